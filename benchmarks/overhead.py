@@ -1,0 +1,184 @@
+"""Wall-time overhead of the maximum-entropy algorithms against their SB3 parents.
+
+Each case trains a candidate and its baseline on the same settings and seed; runs are interleaved
+(A, B, B, A, ...) in one process so that the machine's drift hits both alike, and the reported ratio
+is the median over repeats of candidate_time / baseline_time within each repeat. Target: <= 1.05.
+
+    python benchmarks/overhead.py            # full: 7 repeats per case
+    python benchmarks/overhead.py --quick    # 3 repeats, smaller budgets (make bench)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch as th
+from stable_baselines3 import DQN, PPO
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.envs import FakeImageEnv
+
+from sb3_maxent import MaxEntPPO
+
+RESULTS = Path(__file__).parent / "results" / "overhead.json"
+
+
+@dataclass
+class Case:
+    """One side-by-side comparison: ``candidate`` vs ``baseline`` on the same env and settings."""
+
+    name: str
+    candidate: type[BaseAlgorithm]
+    baseline: type[BaseAlgorithm]
+    policy: str
+    make_env: Callable[[], Any]
+    settings: dict[str, Any]
+    timesteps: int
+    candidate_kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def _image_env() -> Any:
+    # Procgen-sized frames (64x64x3 uint8) with NatureCNN: the Cnn task
+    return make_vec_env(lambda: FakeImageEnv(screen_height=64, screen_width=64, n_channels=3), n_envs=4, seed=0)
+
+
+def build_cases(quick: bool) -> list[Case]:
+    scale = 1 if quick else 2
+    ppo_mlp = dict(n_steps=512, batch_size=64, n_epochs=10)
+    ppo_cnn = dict(n_steps=128, batch_size=128, n_epochs=3)
+    cases = []
+    for mode in ("one_step", "soft_return"):
+        kwargs = dict(maxent_mode=mode, maxent_coef=0.1)
+        cases.append(
+            Case(
+                f"MaxEntPPO[{mode}]/PPO mlp CartPole-v1",
+                MaxEntPPO,
+                PPO,
+                "MlpPolicy",
+                lambda: make_vec_env("CartPole-v1", n_envs=4, seed=0),
+                ppo_mlp,
+                4096 * scale,
+                kwargs,
+            )
+        )
+        cases.append(
+            Case(
+                f"MaxEntPPO[{mode}]/PPO cnn 64x64x3",
+                MaxEntPPO,
+                PPO,
+                "CnnPolicy",
+                _image_env,
+                ppo_cnn,
+                1024 * scale,
+                kwargs,
+            )
+        )
+    try:
+        from sb3_maxent.soft_dqn import SoftDQN
+    except ImportError:
+        return cases
+    # rl-zoo's DQN CartPole-v1 settings, shortened: same replay/train cadence on both sides
+    dqn_mlp = dict(
+        learning_starts=500,
+        batch_size=64,
+        buffer_size=50_000,
+        train_freq=256,
+        gradient_steps=128,
+        target_update_interval=10,
+        policy_kwargs=dict(net_arch=[256, 256]),
+    )
+    cases.append(
+        Case(
+            "SoftDQN/DQN mlp CartPole-v1",
+            SoftDQN,
+            DQN,
+            "MlpPolicy",
+            lambda: make_vec_env("CartPole-v1", n_envs=1, seed=0),
+            dqn_mlp,
+            5000 * scale,
+        )
+    )
+    return cases
+
+
+def time_run(algo: type[BaseAlgorithm], case: Case, kwargs: dict[str, Any], seed: int) -> tuple[float, float]:
+    """Wall time and CPU time of this process for one ``learn()`` call."""
+    model = algo(case.policy, case.make_env(), seed=seed, **case.settings, **kwargs)
+    start_wall, start_cpu = time.perf_counter(), time.process_time()
+    model.learn(case.timesteps)
+    return time.perf_counter() - start_wall, time.process_time() - start_cpu
+
+
+def measure(case: Case, repeats: int) -> dict[str, Any]:
+    ratios, cpu_ratios, candidate_times, baseline_times = [], [], [], []
+    # one warm-up pair, not counted (first-touch allocations, lazy imports)
+    time_run(case.candidate, case, case.candidate_kwargs, seed=0)
+    time_run(case.baseline, case, {}, seed=0)
+    for repeat in range(repeats):
+        # alternate the order so neither side always runs first
+        if repeat % 2 == 0:
+            candidate = time_run(case.candidate, case, case.candidate_kwargs, seed=repeat)
+            baseline = time_run(case.baseline, case, {}, seed=repeat)
+        else:
+            baseline = time_run(case.baseline, case, {}, seed=repeat)
+            candidate = time_run(case.candidate, case, case.candidate_kwargs, seed=repeat)
+        candidate_times.append(candidate[0])
+        baseline_times.append(baseline[0])
+        ratios.append(candidate[0] / baseline[0])
+        cpu_ratios.append(candidate[1] / baseline[1])
+    return {
+        "case": case.name,
+        "timesteps": case.timesteps,
+        "repeats": repeats,
+        "median_ratio": statistics.median(ratios),
+        "ratios": ratios,
+        "median_cpu_ratio": statistics.median(cpu_ratios),
+        "cpu_ratios": cpu_ratios,
+        "candidate_seconds": candidate_times,
+        "baseline_seconds": baseline_times,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="3 repeats and half the budgets")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--only", default="", help="run only cases whose name contains this string")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 keeps timings stable)")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    th.set_num_threads(args.threads)
+    repeats = args.repeats or (3 if args.quick else 7)
+
+    results = []
+    for case in build_cases(args.quick):
+        if args.only not in case.name:
+            continue
+        result = measure(case, repeats)
+        results.append(result)
+        print(
+            f"{case.name:<40} median ratio {result['median_ratio']:.3f}  "
+            f"(ratios {', '.join(f'{r:.3f}' for r in result['ratios'])})",
+            flush=True,
+        )
+
+    print(f"\n{'case':<40} {'wall ratio':>10} {'cpu ratio':>10}  (medians; target <= 1.05)")
+    for result in results:
+        verdict = "ok" if result["median_ratio"] <= 1.05 else "OVER"
+        print(f"{result['case']:<40} {result['median_ratio']:>10.3f} {result['median_cpu_ratio']:>10.3f}  {verdict}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"machine": platform.platform(), "torch_threads": args.threads, "quick": args.quick}
+    args.output.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
