@@ -7,11 +7,11 @@ import sys
 
 sys.path.insert(0, os.path.abspath(".."))
 
-import sb3_maxent  # noqa: E402
+import sb3_maxent
 
 project = "sb3-maxent"
 author = "sb3-maxent developers"
-copyright = "2026, sb3-maxent developers"  # noqa: A001
+copyright = "2026, sb3-maxent developers"
 release = sb3_maxent.__version__
 version = release
 

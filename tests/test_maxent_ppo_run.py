@@ -39,6 +39,7 @@ def recording_logger() -> tuple[Logger, RecordingWriter]:
     writer = RecordingWriter()
     return Logger(folder=None, output_formats=[writer]), writer
 
+
 TINY = dict(n_steps=32, batch_size=16, n_epochs=2, policy_kwargs=dict(net_arch=[16]))
 
 # env factory per action / observation space (a dict, not an if/elif chain)
