@@ -23,6 +23,7 @@ __all__ = [
     "check_coefficient",
     "exponential_schedule",
     "linear_schedule",
+    "linear_schedule_from_rate",
     "to_schedule",
 ]
 
@@ -64,6 +65,41 @@ def linear_schedule(start: float, end: float = 0.0, end_fraction: float = 1.0) -
     if not 0 < end_fraction <= 1:
         raise ValueError(f"end_fraction must be in (0, 1], got {end_fraction}")
     return LinearSchedule(float(start), float(end), float(end_fraction))
+
+
+def linear_schedule_from_rate(start: float, end: float, rate: float, total_calls: int) -> LinearSchedule:
+    """
+    The linear schedule equivalent to changing a value by a fixed ``rate`` at every call until it reaches
+    ``end`` (a floor when annealing down, a ceiling when annealing up), for a training during which the
+    value is read ``total_calls`` times at evenly spaced moments.
+
+    The value reaches ``end`` after ``n = ceil((end - start) / rate)`` calls, that is after the fraction
+    ``n / total_calls`` of the training. When ``n > total_calls`` the end is never reached and the schedule
+    stops, as the per-call rule would, at ``start + rate * total_calls``. SB3 measures progress in
+    environment steps, so ``total_calls`` is ``calls per environment step * total_timesteps``.
+
+    :param start: value at the first call
+    :param end: value at which the per-call rule stops changing it
+    :param rate: change per call (negative to anneal down); its sign must lead from ``start`` to ``end``
+    :param total_calls: number of times the value is read over the whole training
+    :return: SB3's ``LinearSchedule`` of ``progress_remaining``
+    """
+    values = {"start": start, "end": end, "rate": rate}
+    for name, value in values.items():
+        if isinstance(value, bool) or not math.isfinite(float(value)):
+            raise ValueError(f"{name} must be a finite float, got {value!r}")
+    if rate == 0 or (end - start) * rate <= 0:
+        raise ValueError(
+            f"rate must be non-zero and lead from start to end (sign of end - start), "
+            f"got start={start}, end={end}, rate={rate}"
+        )
+    if isinstance(total_calls, bool) or not isinstance(total_calls, int) or total_calls <= 0:
+        raise ValueError(f"total_calls must be a positive int, got {total_calls!r}")
+    exact = (end - start) / rate  # (0.005 - 0.5) / -1e-5 is 49500.000000000004 in floating point
+    n_calls = round(exact) if math.isclose(exact, round(exact), rel_tol=1e-9) else math.ceil(exact)
+    if n_calls <= total_calls:
+        return LinearSchedule(float(start), float(end), n_calls / total_calls)
+    return LinearSchedule(float(start), float(start + rate * total_calls), 1.0)
 
 
 def exponential_schedule(start: float, end: float, end_fraction: float = 1.0) -> ExponentialSchedule:
