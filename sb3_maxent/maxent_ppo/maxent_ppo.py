@@ -22,6 +22,7 @@ from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
 from sb3_maxent.common.schedules import Schedule, check_coefficient, to_schedule
+from sb3_maxent.common.torch_layers import ImpalaCnnPolicy
 
 SelfMaxEntPPO = TypeVar("SelfMaxEntPPO", bound="MaxEntPPO")
 
@@ -87,6 +88,7 @@ class MaxEntPPO(PPO):
         "MlpPolicy": ActorCriticPolicy,
         "CnnPolicy": ActorCriticCnnPolicy,
         "MultiInputPolicy": MultiInputActorCriticPolicy,
+        "ImpalaCnnPolicy": ImpalaCnnPolicy,
     }
 
     def __init__(
