@@ -1,0 +1,182 @@
+"""
+rl_zoo3's ``ExperimentManager`` with the few additions our algorithms and environments need.
+
+Everything else (argument handling, callbacks, normalisation, Optuna, saving) stays rl_zoo3's own code.
+
+* Schedule strings are converted for our keys too (rl_zoo3 converts ``learning_rate``, ``clip_range``,
+  ``clip_range_vf`` and ``delta_std`` only): ``maxent_coef: lin_0.3`` and ``temperature: exp_0.5_0.005``.
+* ``policy_kwargs`` resolve our classes: a YAML mapping may name classes (``features_extractor_class:
+  ImpalaCnn``, ``activation_fn: nn.ReLU`` or a dotted path), and an rl-zoo style string
+  (``"dict(features_extractor_class=ImpalaCnn)"``) sees our classes besides rl_zoo3's usual names.
+* ``monitor_kwargs: {info_keywords: [is_success]}`` may be written as a YAML mapping (SB3's Monitor
+  needs a tuple).
+* Procgen environments (FruitBot) are built as one native ``ProcgenVecEnv`` (one C++ call per step for
+  all environments) instead of ``n_envs`` single-env adapters in a ``DummyVecEnv``.
+* ``--trial-id 0`` loads the first trial of a study (rl_zoo3 2.9.2 tests the id for truth and skips it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
+from pprint import pprint
+from typing import Any
+
+import gymnasium as gym
+import rl_zoo3.exp_manager
+from gymnasium import spaces
+from rl_zoo3.exp_manager import ExperimentManager
+from rl_zoo3.utils import get_class_by_name
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
+from stable_baselines3.common.vec_env import VecEnv, VecFrameStack, VecMonitor, VecTransposeImage
+from torch import nn
+
+from sb3_maxent.common import torch_layers
+from sb3_maxent.common.schedules import exponential_schedule, linear_schedule
+
+# Hyperparameters of ours that accept a schedule: their schedule strings are converted (see below)
+SCHEDULE_KEYS = ("maxent_coef", "temperature")
+_FLOAT = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+# "lin_<start>": rl-zoo's linear decay from start to 0; "lin_<start>_<end>" and "exp_<start>_<end>" (ours) anneal
+# from start to end, linearly or exponentially (the MaxEnt PPO paper anneals its temperature exponentially)
+_SCHEDULE = re.compile(rf"^(?P<kind>lin|exp)_(?P<start>{_FLOAT})(?:_(?P<end>{_FLOAT}))?$")
+
+# Entry point of the single-env Procgen adapter (sb3_maxent/envs/registration.py)
+PROCGEN_ENTRY_POINT = "sb3_maxent.envs.procgen:ProcgenEnv"
+
+# policy_kwargs entries that hold a class or a callable rather than data
+_CLASS_KEYS = ("features_extractor_class", "activation_fn", "optimizer_class")
+
+
+def convert_schedule_strings(hyperparams: dict[str, Any]) -> dict[str, Any]:
+    """
+    Replace schedule strings by schedules of progress_remaining for :data:`SCHEDULE_KEYS` (in place):
+    ``lin_<start>`` (rl-zoo's meaning: linear from start to 0), ``lin_<start>_<end>`` and ``exp_<start>_<end>``.
+    Other values (floats, callables, SoftDQN's ``"auto"``) are left to the algorithm.
+    """
+    for key in SCHEDULE_KEYS:
+        value = hyperparams.get(key)
+        if not isinstance(value, str) or not value.startswith(("lin_", "exp_")):
+            continue
+        match = _SCHEDULE.match(value)
+        if match is None or (match["kind"] == "exp" and match["end"] is None):
+            raise ValueError(
+                f"Invalid schedule for {key}: {value!r}; expected 'lin_<start>' (linear to 0, e.g. 'lin_0.3'), "
+                "'lin_<start>_<end>' or 'exp_<start>_<end>' (e.g. 'exp_0.5_0.005')"
+            )
+        start, end = float(match["start"]), float(match["end"] or 0.0)
+        hyperparams[key] = linear_schedule(start, end) if match["kind"] == "lin" else exponential_schedule(start, end)
+    return hyperparams
+
+
+def _policy_names() -> dict[str, Any]:
+    """Names usable in ``policy_kwargs``: rl_zoo3's (``nn``, ``th``, ...) plus our network classes."""
+    names: dict[str, Any] = dict(vars(rl_zoo3.exp_manager))
+    names.update({name: getattr(torch_layers, name) for name in torch_layers.__all__})
+    return names
+
+
+def resolve_class(name: str, names: dict[str, Any] | None = None) -> Any:
+    """``"ImpalaCnn"``, ``"nn.ReLU"``, ``"ReLU"`` or ``"package.module.Class"`` -> the object."""
+    names = _policy_names() if names is None else names
+    if name in names:
+        return names[name]
+    if name.startswith("nn.") and hasattr(nn, name[3:]):
+        return getattr(nn, name[3:])
+    if "." not in name and hasattr(nn, name):
+        return getattr(nn, name)
+    if "." in name:
+        return get_class_by_name(name)
+    raise ValueError(f"Unknown class {name!r} in policy_kwargs: use a dotted path (package.module.Class)")
+
+
+def resolve_policy_kwargs(policy_kwargs: str | dict[str, Any]) -> dict[str, Any]:
+    """Turn ``policy_kwargs`` from a config into the keyword arguments of the policy."""
+    names = _policy_names()
+    if isinstance(policy_kwargs, str):
+        # rl-zoo's string form: evaluated like rl_zoo3 does, with our classes in scope as well
+        policy_kwargs = eval(policy_kwargs, names)
+    assert isinstance(policy_kwargs, dict), f"policy_kwargs must be a mapping, got {policy_kwargs!r}"
+    resolved = dict(policy_kwargs)
+    for key in _CLASS_KEYS:
+        if isinstance(resolved.get(key), str):
+            resolved[key] = resolve_class(resolved[key], names)
+    return resolved
+
+
+def is_procgen(env_id: str) -> bool:
+    """Whether ``env_id`` is one of our Procgen environments (FruitBot-v0, ...)."""
+    return str(gym.spec(env_id).entry_point) == PROCGEN_ENTRY_POINT
+
+
+class MaxEntExperimentManager(ExperimentManager):
+    """rl_zoo3's ExperimentManager, plus the conversions listed in the module docstring."""
+
+    def read_hyperparameters(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        hyperparams, saved_hyperparams = super().read_hyperparameters()
+        if self.trial_id == 0 and self.storage and self.study_name:
+            # rl_zoo3 loads a stored trial only `if self.trial_id:`, which skips the first trial (number 0)
+            print("Loading from Optuna study...")
+            hyperparams.update(self.load_trial(self.storage, self.study_name, self.trial_id))
+            hyperparams.update(self.custom_hyperparams or {})  # the command line still has the last word
+            saved_hyperparams = OrderedDict(sorted(hyperparams.items()))
+            pprint(saved_hyperparams)
+        return hyperparams, saved_hyperparams
+
+    @staticmethod
+    def _preprocess_schedules(hyperparams: dict[str, Any]) -> dict[str, Any]:
+        hyperparams = ExperimentManager._preprocess_schedules(hyperparams)
+        return convert_schedule_strings(hyperparams)
+
+    def _preprocess_hyperparams(
+        self, hyperparams: dict[str, Any]
+    ) -> tuple[dict[str, Any], Callable | None, list[BaseCallback], Callable | None]:
+        if "policy_kwargs" in hyperparams:
+            hyperparams["policy_kwargs"] = resolve_policy_kwargs(hyperparams["policy_kwargs"])
+        monitor_kwargs = hyperparams.get("monitor_kwargs")
+        if isinstance(monitor_kwargs, dict) and isinstance(monitor_kwargs.get("info_keywords"), list):
+            hyperparams["monitor_kwargs"] = {**monitor_kwargs, "info_keywords": tuple(monitor_kwargs["info_keywords"])}
+        return super()._preprocess_hyperparams(hyperparams)
+
+    def create_envs(self, n_envs: int, eval_env: bool = False, no_log: bool = False) -> VecEnv:
+        if not is_procgen(self.env_name.gym_id) or self.env_wrapper is not None:
+            # Per-env gym wrappers need single environments: keep rl_zoo3's DummyVecEnv of adapters
+            return super().create_envs(n_envs, eval_env=eval_env, no_log=no_log)
+        return self._create_procgen_envs(n_envs, eval_env=eval_env, no_log=no_log)
+
+    def _create_procgen_envs(self, n_envs: int, eval_env: bool, no_log: bool) -> VecEnv:
+        """
+        One native ``ProcgenVecEnv`` for all ``n_envs`` environments, then the same wrappers as
+        ``ExperimentManager.create_envs`` (VecMonitor in place of the per-env Monitor, so that the
+        monitor file and rl_zoo3's plots stay as they are).
+        """
+        from sb3_maxent.envs.procgen import ProcgenVecEnv
+
+        spec = gym.spec(self.env_name.gym_id)
+        env_kwargs = {**spec.kwargs, **(self.eval_env_kwargs if eval_env else self.env_kwargs)}
+        env_kwargs.pop("render_mode", None)
+        if self.vec_env_class is not rl_zoo3.exp_manager.DummyVecEnv:
+            warnings.warn("--vec-env is ignored for Procgen: ProcgenVecEnv already steps all environments at once")
+        env: VecEnv = ProcgenVecEnv(num_envs=n_envs, seed=self.seed, **env_kwargs)
+
+        log_dir = None if eval_env or no_log else self.save_path
+        monitor_file = None if log_dir is None else os.path.join(log_dir, "procgen")
+        env = VecMonitor(env, filename=monitor_file, info_keywords=tuple(self.monitor_kwargs.get("info_keywords", ())))
+
+        if self.vec_env_wrapper is not None:
+            env = self.vec_env_wrapper(env)
+        env = self._maybe_normalize(env, eval_env)
+        if self.frame_stack is not None:
+            env = VecFrameStack(env, self.frame_stack)
+        observation_space = env.observation_space
+        if (
+            isinstance(observation_space, spaces.Box)
+            and is_image_space(observation_space)
+            and not is_image_space_channels_first(observation_space)
+        ):
+            env = VecTransposeImage(env)
+        return env

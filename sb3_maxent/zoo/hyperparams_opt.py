@@ -1,0 +1,120 @@
+"""
+Optuna samplers and converters for MaxEntPPO and SoftDQN, in rl_zoo3's format.
+
+rl_zoo3 needs both halves: ``HYPERPARAMS_SAMPLER[algo](trial, n_actions, n_envs, additional_args)`` draws a
+trial's hyperparameters, and ``HYPERPARAMS_CONVERTER[algo](trial.params)`` rebuilds the same keyword
+arguments from a stored trial (``--trial-id`` / ``load_trial``). Each sampler here therefore returns
+``converter(raw_params)``, so the two cannot drift apart (``tests/test_zoo.py`` checks it).
+
+The usual PPO and DQN search spaces are rl_zoo3's own (``rl_zoo3.hyperparams_opt``); only our
+parameters are added.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+from rl_zoo3.hyperparams_opt import convert_offpolicy_params, convert_onpolicy_params, sample_ppo_params
+
+from sb3_maxent.maxent_ppo.maxent_ppo import MAXENT_MODES
+
+# Raw Optuna parameter names that are ours (everything else goes through rl_zoo3's converters).
+MAXENT_PPO_PARAMS = ("maxent_coef", "maxent_mode", "maxent_grad")
+SOFT_DQN_PARAMS = (
+    "temperature_schedule",
+    "temperature",
+    "temperature_initial",
+    "temperature_final",
+    "temperature_fraction",
+    "double_q",
+    "munchausen",
+    "munchausen_alpha",
+)
+
+
+def convert_maxent_ppo_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
+    """Raw trial parameters -> MaxEntPPO keyword arguments (PPO's part converted by rl_zoo3)."""
+    ppo_params = {key: value for key, value in sampled_params.items() if key not in MAXENT_PPO_PARAMS}
+    hyperparams = convert_onpolicy_params(ppo_params)
+    for key in MAXENT_PPO_PARAMS:
+        if key in sampled_params:
+            hyperparams[key] = sampled_params[key]
+    return hyperparams
+
+
+def sample_maxent_ppo_params(
+    trial: optuna.Trial, n_actions: int, n_envs: int, additional_args: dict[str, Any]
+) -> dict[str, Any]:
+    """
+    Sampler for MaxEntPPO: PPO's usual search space (rl_zoo3's, ``ent_coef`` included, so that
+    regularisation and maximisation may be combined) plus the temperature beta (log-uniform over the
+    paper's grid, 1e-4 to 1), the objective (``maxent_mode``) and whether the gradient flows through the
+    entropy term (``maxent_grad``).
+    """
+    sample_ppo_params(trial, n_actions, n_envs, additional_args)
+    trial.suggest_float("maxent_coef", 1e-4, 1.0, log=True)
+    trial.suggest_categorical("maxent_mode", list(MAXENT_MODES))
+    trial.suggest_categorical("maxent_grad", [True, False])
+    return convert_maxent_ppo_params(trial.params)
+
+
+def convert_soft_dqn_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
+    """Raw trial parameters -> SoftDQN keyword arguments (DQN's part converted by rl_zoo3)."""
+    dqn_params = {key: value for key, value in sampled_params.items() if key not in SOFT_DQN_PARAMS}
+    hyperparams = convert_offpolicy_params(dqn_params)
+
+    schedule = sampled_params.get("temperature_schedule", "constant")
+    if schedule == "constant":
+        hyperparams["temperature"] = sampled_params["temperature"]
+    elif schedule == "linear":
+        # SoftDQN anneals linearly from temperature_initial to temperature_final when no temperature is given
+        hyperparams["temperature"] = None
+        for key in ("temperature_initial", "temperature_final", "temperature_fraction"):
+            hyperparams[key] = sampled_params[key]
+    elif schedule == "auto":
+        hyperparams["temperature"] = "auto"
+    else:
+        raise ValueError(f"Unknown temperature_schedule {schedule!r}")
+
+    if "double_q" in sampled_params:
+        hyperparams["double_q"] = sampled_params["double_q"]
+    if sampled_params.get("munchausen", False):
+        hyperparams["munchausen_alpha"] = sampled_params["munchausen_alpha"]
+    elif "munchausen" in sampled_params:
+        hyperparams["munchausen_alpha"] = 0.0
+    return hyperparams
+
+
+def sample_soft_dqn_params(
+    trial: optuna.Trial, n_actions: int, n_envs: int, additional_args: dict[str, Any]
+) -> dict[str, Any]:
+    """
+    Sampler for SoftDQN: DQN's usual search space (rl_zoo3's ranges, without the epsilon-greedy
+    parameters: SoftDQN explores by sampling its Boltzmann policy) plus the temperature (constant,
+    linearly annealed or learnt), the double soft target and the Munchausen term.
+    """
+    # DQN's usual parameters, same names and ranges as rl_zoo3.hyperparams_opt.sample_dqn_params
+    one_minus_gamma = trial.suggest_float("one_minus_gamma", 0.0001, 0.03, log=True)
+    batch_size_pow = trial.suggest_int("batch_size_pow", 2, 11)
+    trial.suggest_float("learning_rate", 1e-5, 0.002, log=True)
+    train_freq = trial.suggest_int("train_freq", 1, 10)
+    trial.suggest_int("subsample_steps", 1, min(train_freq, 8))
+    trial.suggest_int("target_update_interval", 1, 20000, log=True)
+    trial.suggest_categorical("net_arch", ["small", "medium", "big"])
+
+    schedule = trial.suggest_categorical("temperature_schedule", ["constant", "linear", "auto"])
+    if schedule == "constant":
+        trial.suggest_float("temperature", 1e-3, 1.0, log=True)
+    elif schedule == "linear":
+        trial.suggest_float("temperature_initial", 1e-2, 1.0, log=True)
+        trial.suggest_float("temperature_final", 1e-4, 1e-2, log=True)
+        trial.suggest_float("temperature_fraction", 0.05, 0.5)
+    trial.suggest_categorical("double_q", [False, True])
+    if trial.suggest_categorical("munchausen", [False, True]):
+        # The M-DQN paper uses alpha = 0.9
+        trial.suggest_float("munchausen_alpha", 0.5, 1.0)
+
+    trial.set_user_attr("gamma", 1 - one_minus_gamma)
+    trial.set_user_attr("batch_size", 2**batch_size_pow)
+    return convert_soft_dqn_params(trial.params)
