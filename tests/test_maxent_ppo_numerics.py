@@ -161,7 +161,8 @@ def test_one_step_losses_and_gradients(beta: float, maxent_grad: bool, normalize
 
     logged = model.logger.name_to_value
     assert logged["train/policy_gradient_loss"] == pytest.approx(policy_loss.item(), abs=1e-6)
-    assert logged["train/value_loss"] == pytest.approx(value_loss.item(), abs=1e-6)
+    # the value loss reaches ~10.7 at beta=2, where one float32 ulp is 9.5e-7: 1e-6 relative there
+    assert logged["train/value_loss"] == pytest.approx(value_loss.item(), rel=1e-6, abs=1e-6)
     assert len(captured) == 1
     for reference, got in zip(reference_grads, captured[0], strict=True):
         reference = th.zeros_like(got) if reference is None else reference
