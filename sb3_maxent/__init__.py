@@ -6,6 +6,7 @@ from stable_baselines3 import SAC
 
 from sb3_maxent.envs import register_envs
 from sb3_maxent.maxent_ppo import MaxEntPPO
+from sb3_maxent.soft_dqn import SoftDQN
 
 # Read the version from the file (single place, also read by pyproject.toml)
 with open(os.path.join(os.path.dirname(__file__), "version.txt")) as file_handler:
@@ -13,4 +14,4 @@ with open(os.path.join(os.path.dirname(__file__), "version.txt")) as file_handle
 
 register_envs()
 
-__all__ = ["SAC", "MaxEntPPO", "__version__"]
+__all__ = ["SAC", "MaxEntPPO", "SoftDQN", "__version__"]
