@@ -19,8 +19,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# rl-zoo training of MaxEntPPO on GridWorld with the packaged config (zoo_configs/maxent_ppo.yml);
+# prints the evaluation (return, success rate) every 5000 steps and saves to logs/maxent_ppo/
 train: install
-	$(PY) -m sb3_maxent.examples.train_cartpole
+	$(PY) -m sb3_maxent.train --algo maxent_ppo --env GridWorld-v0 --seed 0 --num-threads 1 \
+		--eval-freq 5000 --eval-episodes 20 -f logs
 
 test: install
 	OMP_NUM_THREADS=1 $(PY) -m pytest $(PYTEST_ARGS)
@@ -42,8 +45,14 @@ type: install
 doc: install
 	$(PY) -m sphinx -W --keep-going -b html docs docs/_build/html
 
+# quick versions of every benchmark (written to benchmarks/results/*_quick.*, not committed; the full
+# runs and their commands are in docs/benchmarks.md). Not part of CI.
 bench: install
 	OMP_NUM_THREADS=1 $(PY) benchmarks/overhead.py --quick
+	OMP_NUM_THREADS=1 $(PY) benchmarks/throughput.py --quick
+	OMP_NUM_THREADS=1 $(PY) benchmarks/gridworld_exploration.py --quick
+	OMP_NUM_THREADS=1 $(PY) benchmarks/soft_value_convergence.py --quick
+	OMP_NUM_THREADS=1 $(PY) benchmarks/fruitbot_paper.py --quick
 
 clean:
 	rm -rf docs/_build build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

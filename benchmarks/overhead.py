@@ -153,8 +153,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--only", default="", help="run only cases whose name contains this string")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 keeps timings stable)")
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--output", type=Path, default=None, help="default: results/overhead[_quick].json")
     args = parser.parse_args()
+    if args.output is None:
+        # the quick run never overwrites the full results that the docs include
+        args.output = RESULTS.with_name("overhead_quick.json") if args.quick else RESULTS
     th.set_num_threads(args.threads)
     repeats = args.repeats or (3 if args.quick else 7)
 

@@ -1,0 +1,799 @@
+"""Reproduction of the maximum-entropy PPO paper's FruitBot comparison (its section 5) with SB3 + sb3-maxent.
+
+Agents (``--agents``, any subset):
+
+* ``ppo_noent``           SB3 PPO without entropy term (``ent_coef=0``);
+* ``ppo_ent``             SB3 PPO with entropy regularisation, the paper's tuned ``ent_coef=0.01``;
+* ``maxent_one_step``     MaxEntPPO, the paper's one-step maximisation: ``maxent_mode="one_step"``, beta 0.3,
+  ``ent_coef=0``;
+* ``maxent_soft_return``  MaxEntPPO, this package's exact objective: ``maxent_mode="soft_return"``, beta 0.3.
+
+Set-up: FruitBot in easy mode, training levels ``0 .. N-1`` for each ``N`` of ``--num-levels`` (the paper:
+50, 100, 250, 500), test on the unseen levels ``N .. 2N-1`` (levels 500-999 for N = 500). Hyperparameters
+are the Procgen paper's PPO ones as written in ``zoo_configs/ppo.yml`` / ``zoo_configs/maxent_ppo.yml``
+(checked against those files at start-up): 64 environments, 256 steps per rollout, 3 epochs of minibatches
+of 2048, lr 5e-4, gamma 0.999, GAE lambda 0.95, clip 0.2, ``VecNormalize`` on rewards only, ``VecMonitor``.
+
+Recorded per (agent, levels, seed) run: the training-return curve (``VecMonitor`` returns, mean of the
+last 100 episodes, after every rollout), the policy-entropy curve (one callback computes the same
+quantity for PPO and MaxEntPPO, see :class:`PaperCallback`), and at every checkpoint (``--eval-every``
+steps, plus the start and the end of training) the return on the unseen test levels and on the training
+levels, both with the stochastic policy (``deterministic=False``; the paper's agents act by sampling),
+``--eval-episodes`` episodes each through SB3's ``evaluate_policy``; wall time, frames/s, the network,
+library versions. The JSON is written after every finished run (and at every checkpoint, under
+``in_progress``), under a file lock, so that several processes can share one ``--out`` (for instance one
+per seed) and a killed job loses at most the run in progress; ``--resume`` skips the finished runs.
+From the JSON the script draws ``<out>.png`` (train / test return and entropy, mean +- std over seeds) and
+writes ``<out>.md`` (table, verdict, the commands that produced the data).
+
+Commands:
+
+.. code-block:: bash
+
+    # 1-2 minutes, checks the whole pipeline; writes benchmarks/results/fruitbot_paper_quick.{json,png,md}
+    python benchmarks/fruitbot_paper.py --quick
+    # a CPU-budget run, one process per seed sharing one JSON (1 thread each)
+    python benchmarks/fruitbot_paper.py --policy cnn --timesteps 300000 --seeds 0 \\
+        --agents ppo_ent maxent_one_step ppo_noent --resume
+    # the paper's budget (2M steps, IMPALA CNN, four level counts)
+    python benchmarks/fruitbot_paper.py --timesteps 2000000 --num-levels 50 100 250 500 --seeds 0 1 2
+    # re-draw the PNG and the markdown from the JSON only
+    python benchmarks/fruitbot_paper.py --report
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import math
+import os
+import platform
+import shlex
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch as th
+import yaml
+from stable_baselines3 import PPO
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.evaluation import evaluate_policy
+from stable_baselines3.common.utils import safe_mean
+from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+
+import sb3_maxent
+from sb3_maxent import MaxEntPPO
+from sb3_maxent.common.torch_layers import ImpalaCnnPolicy
+from sb3_maxent.envs.procgen import evaluation_levels, make_procgen_eval_vec_env, make_procgen_vec_env
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+DEFAULT_OUT = RESULTS_DIR / "fruitbot_paper.json"
+FULL_BUDGET = 2_000_000  # the paper trains every agent for 2M steps
+DISTRIBUTION_MODE = "easy"
+
+# The Procgen paper's PPO settings (zoo_configs/ppo.yml and zoo_configs/maxent_ppo.yml, FruitBot-v0).
+N_ENVS = 64
+PPO_HYPERPARAMS: dict[str, Any] = dict(
+    n_steps=256,
+    batch_size=2048,
+    n_epochs=3,
+    learning_rate=5e-4,
+    gamma=0.999,
+    gae_lambda=0.95,
+    clip_range=0.2,
+    vf_coef=0.5,
+    max_grad_norm=0.5,
+)
+# --quick: a pipeline check, not a measurement (small vectors and rollouts so that it takes 1-2 minutes).
+QUICK = dict(n_envs=8, n_steps=64, batch_size=256, timesteps=1024, eval_every=512, eval_episodes=8, seeds=[0])
+
+AGENTS: dict[str, dict[str, Any]] = {
+    "ppo_noent": dict(algo="PPO", label="PPO, no entropy (ent_coef 0)", kwargs=dict(ent_coef=0.0)),
+    "ppo_ent": dict(algo="PPO", label="PPO + entropy regularisation (ent_coef 0.01)", kwargs=dict(ent_coef=0.01)),
+    "maxent_one_step": dict(
+        algo="MaxEntPPO",
+        label="MaxEntPPO one-step (beta 0.3)",
+        kwargs=dict(ent_coef=0.0, maxent_mode="one_step", maxent_coef=0.3),
+    ),
+    "maxent_soft_return": dict(
+        algo="MaxEntPPO",
+        label="MaxEntPPO soft return (beta 0.3)",
+        kwargs=dict(ent_coef=0.0, maxent_mode="soft_return", maxent_coef=0.3),
+    ),
+}
+# Claims checked in the markdown: (candidate agent, baseline agent, name of the claim).
+CLAIMS = (
+    ("maxent_one_step", "ppo_ent", "MaxEntPPO (one-step, the paper's agent) beats PPO (ent 0.01)"),
+    ("maxent_soft_return", "ppo_ent", "MaxEntPPO (soft return, ours) beats PPO (ent 0.01)"),
+)
+POLICIES = {"cnn": "CnnPolicy", "impala": ImpalaCnnPolicy}
+EVAL_POLICY = "stochastic (deterministic=False: actions sampled from the policy, as the paper's agents act)"
+ENTROPY_STRIDE = 4  # the entropy callback reads every 4th step of the rollout (all environments)
+# Settings that must agree between the runs of one JSON (checked by --resume and by parallel processes).
+SHARED_SETTINGS = ("timesteps", "policy", "n_envs", "hyperparameters", "eval_every", "eval_episodes", "quick")
+
+# Published reference numbers (only numbers read in a source; see the markdown section it produces).
+PUBLISHED_COMPARISON = """\
+**Published numbers at comparable budgets.** No publication tabulates FruitBot returns at a few hundred thousand
+steps; the closest numbers found are these.
+
+- *Procgen paper* (Cobbe et al. 2020, arXiv:1912.01588), easy mode: its 200-level generalisation curves (25M steps)
+  are plotted from raw logs published in `openai/train-procgen`
+  (`train_procgen/results/easy-200-run{0,1,2}/progress-fruitbot-{train,test}.csv`, drawn by `train_procgen/graph.py`).
+  Set-up: baselines PPO with ent_coef 0.01 and the IMPALA CNN, 64 environments x 256 steps (the same 16,384-step
+  grid as here), return = mean of the last 100 episodes; the test workers play the full level distribution
+  (num_levels 0), not a held-out block. Mean ± std over the 3 runs, train / test:
+  **311,296 steps: -0.39 ± 0.15 / -0.45 ± 0.19**; 999,424 steps: 5.00 ± 1.68 / 4.66 ± 2.27;
+  1,998,848 steps: 16.23 ± 0.71 / 15.36 ± 1.73. Policy entropy logged at 311,296 steps: 2.53, 2.61, 2.56 nats
+  (uniform over 15 actions: 2.71). Differences from this benchmark: 200 instead of 500 training levels, IMPALA
+  instead of NatureCNN when `--policy cnn`, ppo2's clipped value loss. `train_procgen/constants.py` of the same
+  repository gives FruitBot's easy-mode normalisation range as [-1.5, 32.4].
+- *On-Policy Maximum Entropy Deep RL* (the paper reproduced here; 500 levels, easy, 2M steps): FruitBot results
+  appear only as figures (train curves, test returns at 1M and 2M steps, entropy curves); the only number given
+  in its text is a test return of about 20, which its one-step maximisation agent reaches earlier than the two
+  PPO agents. It reports nothing below 1M steps.
+"""
+
+
+# ----------------------------------------------------------------------------- configuration checks
+
+
+def check_against_zoo_configs() -> None:
+    """Fail fast if the hyperparameters above drift from the FruitBot entries of ``zoo_configs``."""
+    for name in ("ppo.yml", "maxent_ppo.yml"):
+        path = ROOT / "zoo_configs" / name
+        if not path.exists():  # an installed copy without the repository: nothing to compare with
+            continue
+        entry = yaml.safe_load(path.read_text())["FruitBot-v0"]
+        expected = dict(PPO_HYPERPARAMS, n_envs=N_ENVS)
+        wrong = {key: (entry.get(key), value) for key, value in expected.items() if entry.get(key) != value}
+        normalize = entry.get("normalize", {})
+        if normalize != {"norm_obs": False, "norm_reward": True}:
+            wrong["normalize"] = (normalize, {"norm_obs": False, "norm_reward": True})
+        if entry.get("env_kwargs", {}).get("distribution_mode") != DISTRIBUTION_MODE:
+            wrong["distribution_mode"] = (entry.get("env_kwargs"), DISTRIBUTION_MODE)
+        if wrong:
+            raise ValueError(f"{path}: FruitBot-v0 differs from this benchmark's settings (yaml, here): {wrong}")
+
+
+# ----------------------------------------------------------------------------- callback
+
+
+class PaperCallback(BaseCallback):
+    """
+    Curves and checkpoints of one run.
+
+    * After every rollout: the training return (mean of the last 100 ``VecMonitor`` episodes, raw rewards:
+      the monitor sits below ``VecNormalize``) and the policy entropy. The entropy is the mean closed-form
+      entropy H(pi_old(.|s_t)) over the states of the rollout just collected (every ``ENTROPY_STRIDE``-th
+      step, all environments), computed the same way for PPO and MaxEntPPO: this is the quantity MaxEntPPO
+      logs as ``rollout/policy_entropy`` (over every step), which is kept next to it as a check. The
+      single-sample estimate mean(-log pi_old(a_t|s_t)) over the whole rollout is recorded too.
+    * At the start of the first rollout after every ``eval_every`` steps (and by :meth:`checkpoint` at the
+      end): the return on the unseen test levels and on the training levels (stochastic policy). The torch
+      random state is saved and restored around evaluations, so they do not change the training run.
+    """
+
+    def __init__(
+        self,
+        eval_every: int,
+        evaluate: Callable[[], dict[str, Any]],
+        on_checkpoint: Callable[[], None],
+        verbose: int = 1,
+    ) -> None:
+        super().__init__(verbose)
+        self.eval_every = eval_every
+        self.evaluate = evaluate
+        self.on_checkpoint = on_checkpoint
+        self.next_eval = 0
+        self.start = time.perf_counter()
+        self.eval_seconds = 0.0
+        self.train_curve: dict[str, list[float]] = {
+            "timesteps": [],
+            "ep_return_mean100": [],
+            "episodes": [],
+            "wall_s": [],
+        }
+        self.entropy_curve: dict[str, list[float | None]] = {
+            "timesteps": [],
+            "entropy": [],
+            "entropy_sample_estimate": [],
+            "algorithm_logged": [],
+        }
+        self.checkpoints: list[dict[str, Any]] = []
+        self.episodes = 0
+
+    def _on_training_start(self) -> None:
+        self.start = time.perf_counter()
+
+    def _on_step(self) -> bool:
+        self.episodes += int(np.sum(self.locals["dones"]))
+        return True
+
+    def _on_rollout_start(self) -> None:
+        if self.num_timesteps >= self.next_eval:
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        if self.checkpoints and self.checkpoints[-1]["timesteps"] == self.num_timesteps:
+            return
+        started = time.perf_counter()
+        torch_state = th.get_rng_state()
+        result = self.evaluate()
+        th.set_rng_state(torch_state)
+        seconds = time.perf_counter() - started
+        self.eval_seconds += seconds
+        result.update(timesteps=int(self.num_timesteps), eval_s=round(seconds, 2))
+        self.checkpoints.append(result)
+        self.next_eval = (self.num_timesteps // self.eval_every + 1) * self.eval_every
+        if self.verbose:
+            print(
+                f"  checkpoint t={self.num_timesteps:>9,d}  test return {result['test_return_mean']:7.2f}"
+                f"  train-level return {result['train_levels_return_mean']:7.2f}  ({seconds:.0f} s)",
+                flush=True,
+            )
+        self.on_checkpoint()
+
+    @th.no_grad()
+    def _policy_entropy(self) -> float:
+        buffer = self.model.rollout_buffer
+        obs = buffer.observations[::ENTROPY_STRIDE]
+        obs = obs.reshape(-1, *obs.shape[2:])
+        policy = self.model.policy
+        total = 0.0
+        for start in range(0, len(obs), 1024):
+            chunk = th.as_tensor(obs[start : start + 1024], device=self.model.device)
+            entropy = policy.get_distribution(chunk).entropy()
+            total += float(entropy.sum())
+        return total / len(obs)
+
+    def _on_rollout_end(self) -> None:
+        buffer = self.model.ep_info_buffer
+        train_return = safe_mean([info["r"] for info in buffer]) if buffer else float("nan")
+        entropy = self._policy_entropy()
+        sample_estimate = float(-np.mean(self.model.rollout_buffer.log_probs))
+        logged = self.model.logger.name_to_value.get("rollout/policy_entropy")
+        wall = time.perf_counter() - self.start
+        self.train_curve["timesteps"].append(int(self.num_timesteps))
+        self.train_curve["ep_return_mean100"].append(float(train_return))
+        self.train_curve["episodes"].append(self.episodes)
+        self.train_curve["wall_s"].append(round(wall, 2))
+        self.entropy_curve["timesteps"].append(int(self.num_timesteps))
+        self.entropy_curve["entropy"].append(entropy)
+        self.entropy_curve["entropy_sample_estimate"].append(sample_estimate)
+        self.entropy_curve["algorithm_logged"].append(None if logged is None else float(logged))
+        if self.verbose:
+            fps = self.num_timesteps / max(wall - self.eval_seconds, 1e-9)
+            print(
+                f"  t={self.num_timesteps:>9,d}  train return {train_return:7.2f}  entropy {entropy:.3f}"
+                f"  episodes {self.episodes:6d}  {fps:6.0f} frames/s  wall {wall / 60:6.1f} min",
+                flush=True,
+            )
+
+
+# ----------------------------------------------------------------------------- one run
+
+
+def make_model(agent: str, policy: str, env: VecEnv, seed: int, hyperparams: dict[str, Any]) -> PPO:
+    spec = AGENTS[agent]
+    algo = MaxEntPPO if spec["algo"] == "MaxEntPPO" else PPO
+    return algo(POLICIES[policy], env, seed=seed, verbose=0, device="cpu", **hyperparams, **spec["kwargs"])
+
+
+def evaluate_returns(model: PPO, env: VecEnv, episodes: int, seed: int) -> tuple[float, float, float]:
+    """Mean and std of the episode return and mean length over ``episodes`` episodes (stochastic policy)."""
+    env.seed(seed)  # the same levels at every checkpoint (ProcgenVecEnv rebuilds at the reset)
+    returns, lengths = evaluate_policy(
+        model, env, n_eval_episodes=episodes, deterministic=False, return_episode_rewards=True, warn=False
+    )
+    return float(np.mean(returns)), float(np.std(returns)), float(np.mean(lengths))
+
+
+def network_description(model: PPO, policy: str) -> dict[str, Any]:
+    extractor = model.policy.features_extractor
+    return {
+        "policy": policy,
+        "policy_class": type(model.policy).__name__,
+        "features_extractor": type(extractor).__name__,
+        "features_dim": int(extractor.features_dim),
+        "net_arch": str(model.policy.net_arch),
+        "parameters": int(sum(p.numel() for p in model.policy.parameters())),
+    }
+
+
+def run_one(
+    agent: str,
+    num_levels: int,
+    seed: int,
+    args: argparse.Namespace,
+    settings: dict[str, Any],
+    save_partial: Callable[[dict[str, Any]], None],
+) -> dict[str, Any]:
+    n_envs = settings["n_envs"]
+    threads = args.threads
+    venv = make_procgen_vec_env(
+        n_envs=n_envs,
+        num_levels=num_levels,
+        start_level=0,
+        distribution_mode=DISTRIBUTION_MODE,
+        seed=seed,
+        num_threads=threads,
+    )
+    env = VecNormalize(venv, norm_obs=False, norm_reward=True, gamma=settings["hyperparameters"]["gamma"])
+    eval_envs = min(n_envs, settings["eval_episodes"])
+    test_env = make_procgen_eval_vec_env(
+        n_envs=eval_envs, train_num_levels=num_levels, distribution_mode=DISTRIBUTION_MODE, num_threads=threads
+    )
+    train_level_env = make_procgen_vec_env(
+        n_envs=eval_envs, num_levels=num_levels, start_level=0, distribution_mode=DISTRIBUTION_MODE, num_threads=threads
+    )
+    model = make_model(agent, args.policy, env, seed, settings["hyperparameters"])
+    episodes = settings["eval_episodes"]
+
+    def evaluate() -> dict[str, Any]:
+        test = evaluate_returns(model, test_env, episodes, 10_000 + seed)
+        train = evaluate_returns(model, train_level_env, episodes, 20_000 + seed)
+        return {
+            "test_return_mean": test[0],
+            "test_return_std": test[1],
+            "test_ep_len_mean": test[2],
+            "train_levels_return_mean": train[0],
+            "train_levels_return_std": train[1],
+            "train_levels_ep_len_mean": train[2],
+            "episodes": episodes,
+        }
+
+    record: dict[str, Any] = {
+        "agent": agent,
+        "algo": AGENTS[agent]["algo"],
+        "label": AGENTS[agent]["label"],
+        "agent_kwargs": AGENTS[agent]["kwargs"],
+        "num_levels": num_levels,
+        "seed": seed,
+        "train_levels": {"start_level": 0, "num_levels": num_levels},
+        "test_levels": evaluation_levels(num_levels),
+        "network": network_description(model, args.policy),
+        "command": settings["command"],
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "load_average_start": os.getloadavg()[0],
+    }
+    callback: PaperCallback
+
+    def partial() -> None:
+        record.update(
+            train_curve=callback.train_curve, entropy_curve=callback.entropy_curve, checkpoints=callback.checkpoints
+        )
+        save_partial(record)
+
+    callback = PaperCallback(settings["eval_every"], evaluate, partial)
+    start = time.perf_counter()
+    model.learn(settings["timesteps"], callback=callback)
+    callback.checkpoint()  # the trained policy
+    wall = time.perf_counter() - start
+    for closable in (env, test_env, train_level_env):
+        closable.close()
+
+    train_wall = wall - callback.eval_seconds
+    final = callback.checkpoints[-1]
+    record.update(
+        timesteps=int(model.num_timesteps),
+        train_curve=callback.train_curve,
+        entropy_curve=callback.entropy_curve,
+        checkpoints=callback.checkpoints,
+        final={
+            "train_return_last100": callback.train_curve["ep_return_mean100"][-1],
+            "test_return": final["test_return_mean"],
+            "train_levels_return": final["train_levels_return_mean"],
+            "entropy": callback.entropy_curve["entropy"][-1],
+        },
+        wall_s=round(wall, 1),
+        train_wall_s=round(train_wall, 1),
+        eval_wall_s=round(callback.eval_seconds, 1),
+        frames_per_s=round(model.num_timesteps / train_wall, 1),
+        frames_per_s_wall=round(model.num_timesteps / wall, 1),
+        load_average_end=os.getloadavg()[0],
+        finished=time.strftime("%Y-%m-%d %H:%M:%S"),
+    )
+    return record
+
+
+# ----------------------------------------------------------------------------- results file
+
+
+def run_key(run: dict[str, Any]) -> str:
+    return f"{run['agent']}|{run['num_levels']}|{run['seed']}"
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Exclusive lock for read-modify-write of ``path`` (the lock file lives in the temp directory)."""
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    lock_path = Path(tempfile.gettempdir()) / f"fruitbot_paper-{digest}.lock"
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    if path.exists():
+        return json.loads(path.read_text())
+    return {}
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(tmp, path)
+
+
+def merge_header(data: dict[str, Any], settings: dict[str, Any], environment: dict[str, Any]) -> None:
+    """Create the header of a new results file, or check that ``settings`` agree with an existing one."""
+    if "settings" in data:
+        old = data["settings"]
+        wrong = {key: (old.get(key), settings[key]) for key in SHARED_SETTINGS if old.get(key) != settings[key]}
+        if wrong:
+            raise SystemExit(
+                f"The results file was written with other settings (file, now): {wrong}. "
+                "Use another --out, or delete the file to start over."
+            )
+    else:
+        data["benchmark"] = "FruitBot comparison of the maximum-entropy PPO paper (section 5), SB3 + sb3-maxent"
+        data["settings"] = {key: value for key, value in settings.items() if key != "command"}
+        data["environment"] = environment
+        data["runs"] = []
+        data["in_progress"] = {}
+    commands = data.setdefault("commands", [])
+    if settings["command"] not in commands:
+        commands.append(settings["command"])
+
+
+def environment_info(threads: int) -> dict[str, Any]:
+    import stable_baselines3
+
+    try:
+        from importlib.metadata import version
+
+        procgen_version = version("procgen-mirror")
+    except Exception:
+        procgen_version = "unknown"
+    return {
+        "python": platform.python_version(),
+        "torch": th.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "sb3_maxent": sb3_maxent.__version__,
+        "numpy": np.__version__,
+        "procgen": procgen_version,
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores",
+        "device": "cpu",
+        "torch_threads": threads,
+    }
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    array = np.asarray(values, dtype=float)
+    std = float(np.std(array, ddof=1)) if len(array) > 1 else float("nan")
+    return float(np.mean(array)), std
+
+
+def _fmt(mean: float, std: float) -> str:
+    return f"{mean:.2f}" if math.isnan(std) else f"{mean:.2f} ± {std:.2f}"
+
+
+def _groups(runs: list[dict[str, Any]]) -> dict[tuple[int, str], list[dict[str, Any]]]:
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    order = list(AGENTS)
+    for run in sorted(runs, key=lambda r: (r["num_levels"], order.index(r["agent"]), r["seed"])):
+        groups.setdefault((run["num_levels"], run["agent"]), []).append(run)
+    return groups
+
+
+def verdict(candidate: list[dict[str, Any]], baseline: list[dict[str, Any]], metric: str, timesteps: int) -> str:
+    """
+    The rule: "reproduced" only if mean(candidate) - mean(baseline) exceeds the larger of the two seed standard
+    deviations (ddof 1), "not reproduced" otherwise; below the paper's 2M steps the verdict is always
+    "not yet measured at full budget", followed by what the rule gives at this budget.
+    """
+    a_mean, a_std = _mean_std([run["final"][metric] for run in candidate])
+    b_mean, b_std = _mean_std([run["final"][metric] for run in baseline])
+    difference = a_mean - b_mean
+    if len(candidate) < 2 or len(baseline) < 2:
+        rule = f"difference {difference:+.2f}; undetermined (the rule needs >= 2 seeds per agent)"
+    else:
+        threshold = max(a_std, b_std)
+        outcome = "reproduced" if difference > threshold else "not reproduced"
+        rule = f"difference {difference:+.2f} vs larger seed std {threshold:.2f}: {outcome}"
+    if timesteps < FULL_BUDGET:
+        return f"**not yet measured at full budget** ({timesteps:,d} < {FULL_BUDGET:,d} steps; at this budget: {rule})"
+    return f"**{rule.split(': ')[-1]}** ({rule})" if ": " in rule else f"**{rule}**"
+
+
+def render_markdown(data: dict[str, Any], out: Path) -> str:
+    settings = data["settings"]
+    runs = data["runs"]
+    groups = _groups(runs)
+    timesteps = settings["timesteps"]
+    env = data["environment"]
+    hp = settings["hyperparameters"]
+    png = out.with_suffix(".png").name
+    lines = [
+        "## FruitBot: the maximum-entropy PPO paper's comparison"
+        + (" (quick pipeline check: numbers meaningless)" if settings.get("quick") else ""),
+        "",
+        f"FruitBot, {DISTRIBUTION_MODE} mode; training levels 0..N-1, test levels N..2N-1 (unseen). "
+        f"{settings['n_envs']} environments, n_steps {hp['n_steps']}, {hp['n_epochs']} epochs, minibatch "
+        f"{hp['batch_size']}, lr {hp['learning_rate']}, gamma {hp['gamma']}, GAE lambda {hp['gae_lambda']}, "
+        f"clip {hp['clip_range']}, VecNormalize (rewards only), VecMonitor. Network: `{settings['policy']}` "
+        f"({_network_text(runs)}). Budget: {timesteps:,d} steps per run (the paper: {FULL_BUDGET:,d}). "
+        f"Machine: {env['machine']}, torch {env['torch']} ({settings.get('threads', env['torch_threads'])} thread(s) "
+        f"per process), SB3 {env['stable_baselines3']}, sb3-maxent {env['sb3_maxent']}.",
+        "",
+        f"Returns are raw FruitBot rewards. *Train return*: mean of the last 100 training episodes "
+        f"(VecMonitor) at the end of training. *Test return* / *train-level return*: {settings['eval_episodes']} "
+        f"episodes on the unseen test levels / on the training levels with the trained policy, "
+        f"{settings['eval_policy']}. Mean ± std over seeds (std with ddof 1). *Entropy*: mean policy entropy "
+        "(nats) over the states of the last rollout, the same computation for every agent.",
+        "",
+    ]
+    if not runs:
+        lines += ["No finished run yet.", ""]
+    for num_levels in sorted({key[0] for key in groups}):
+        lines += [
+            f"**{num_levels} training levels** (test levels {num_levels}-{2 * num_levels - 1})",
+            "",
+            "| agent | seeds | train return | test return | train-level return | entropy | steps | frames/s |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for (levels, agent), group in groups.items():
+            if levels != num_levels:
+                continue
+            cells = [AGENTS[agent]["label"], str(len(group))]
+            for metric in ("train_return_last100", "test_return", "train_levels_return", "entropy"):
+                cells.append(_fmt(*_mean_std([run["final"][metric] for run in group])))
+            cells.append(f"{int(np.mean([run['timesteps'] for run in group])):,d}")
+            cells.append(f"{np.mean([run['frames_per_s'] for run in group]):.0f}")
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+        for candidate, baseline, claim in CLAIMS:
+            if (num_levels, candidate) in groups and (num_levels, baseline) in groups:
+                for metric, name in (("test_return", "test return"), ("train_return_last100", "train return")):
+                    result = verdict(groups[num_levels, candidate], groups[num_levels, baseline], metric, timesteps)
+                    lines.append(f'- Claim "{claim}", {name}: {result}.')
+        lines.append("")
+    if runs:
+        wall = sum(run["wall_s"] for run in runs)
+        lines += [f"Compute: {len(runs)} runs, {wall / 3600:.2f} h of process wall time (evaluations included).", ""]
+    lines += [
+        "Verdict rule: a claim is *reproduced* only if the difference of the means (candidate minus PPO with "
+        "ent_coef 0.01) exceeds the larger of the two seed standard deviations, *not reproduced* otherwise; "
+        f"a comparison of runs shorter than the paper's {FULL_BUDGET:,d} steps is *not yet measured at full "
+        "budget* (the brackets give what the rule says at the budget that was run).",
+        "",
+        f"![FruitBot curves]({png})",
+        "",
+        PUBLISHED_COMPARISON.strip(),
+        "",
+        "Commands that produced these results (the PNG and this section are re-drawn from the JSON with "
+        f"`python benchmarks/fruitbot_paper.py --report --out {_relative(out)}`):",
+        "",
+        "```bash",
+        *data.get("commands", []),
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _network_text(runs: list[dict[str, Any]]) -> str:
+    if not runs:
+        return "no run yet"
+    network = runs[0]["network"]
+    return (
+        f"{network['policy_class']}, {network['features_extractor']} ({network['features_dim']} features), "
+        f"linear heads, {network['parameters']:,d} parameters"
+    )
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _band(runs: list[dict[str, Any]], curve: str, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and std over runs of one curve, on the time grid of the shortest run (linear interpolation)."""
+    series = []
+    for run in runs:
+        if curve == "checkpoints":  # a list of points
+            x = np.array([point[x_key] for point in run[curve]], dtype=float)
+            y = np.array([point[y_key] for point in run[curve]], dtype=float)
+        else:  # a dict of lists
+            x = np.asarray(run[curve][x_key], dtype=float)
+            y = np.asarray([np.nan if v is None else v for v in run[curve][y_key]], dtype=float)
+        series.append((x, y))
+    grid = min((x for x, _ in series), key=lambda x: x[-1] if len(x) else 0.0)
+    values = np.array([np.interp(grid, x, y) for x, y in series])
+    std = values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros(len(grid))
+    return grid, values.mean(axis=0), std
+
+
+def render_png(data: dict[str, Any], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = _groups(data["runs"])
+    levels = sorted({key[0] for key in groups}) or [0]
+    fig, axes = plt.subplots(len(levels), 3, figsize=(15, 3.8 * len(levels)), squeeze=False)
+    colors = dict(zip(AGENTS, ("tab:blue", "tab:orange", "tab:green", "tab:red"), strict=True))
+    for row, num_levels in enumerate(levels):
+        ax_train, ax_test, ax_entropy = axes[row]
+        for (group_levels, agent), group in groups.items():
+            if group_levels != num_levels:
+                continue
+            label = f"{AGENTS[agent]['label']} (n={len(group)})"
+            color = colors[agent]
+            panels = (
+                (ax_train, "train_curve", "timesteps", "ep_return_mean100", "-", label),
+                (ax_test, "checkpoints", "timesteps", "test_return_mean", "-o", label),
+                (ax_test, "checkpoints", "timesteps", "train_levels_return_mean", ":", None),
+                (ax_entropy, "entropy_curve", "timesteps", "entropy", "-", label),
+            )
+            for ax, curve, x_key, y_key, style, curve_label in panels:
+                x, mean, std = _band(group, curve, x_key, y_key)
+                ax.plot(x, mean, style, color=color, label=curve_label, markersize=3)
+                if style != ":":
+                    ax.fill_between(x, mean - std, mean + std, color=color, alpha=0.2)
+        ax_train.set_title(f"{num_levels} levels: train return (last 100 episodes)")
+        ax_test.set_title(f"{num_levels} levels: test return, unseen levels (dotted: training levels)")
+        ax_entropy.set_title(f"{num_levels} levels: policy entropy (nats)")
+        for ax in axes[row]:
+            ax.set_xlabel("environment steps")
+            ax.grid(alpha=0.3)
+        ax_train.legend(fontsize=8)
+    budget = data["settings"]["timesteps"]
+    network = data["runs"][0]["network"]["features_extractor"] if data["runs"] else data["settings"]["policy"]
+    fig.suptitle(f"FruitBot (easy), {network} policy, {budget:,d} steps per run; mean ± std over seeds")
+    fig.tight_layout()
+    fig.savefig(out.with_suffix(".png"), dpi=110)
+    plt.close(fig)
+
+
+def render_report(out: Path) -> None:
+    data = load_results(out)
+    if not data:
+        raise SystemExit(f"No results in {out}")
+    render_png(data, out)
+    out.with_suffix(".md").write_text(render_markdown(data, out))
+    print(f"wrote {_relative(out.with_suffix('.png'))} and {_relative(out.with_suffix('.md'))}", flush=True)
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--timesteps", type=int, default=FULL_BUDGET, help="steps per run (the paper: 2M)")
+    parser.add_argument("--num-levels", type=int, nargs="+", default=[500], help="training level counts")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--agents", nargs="+", choices=list(AGENTS), default=list(AGENTS), help="in this order")
+    parser.add_argument(
+        "--policy",
+        choices=list(POLICIES),
+        default=None,
+        help="cnn: SB3's NatureCNN CnnPolicy; impala: ImpalaCnnPolicy (the paper's; default, cnn with --quick)",
+    )
+    parser.add_argument("--eval-every", type=int, default=100_000, help="steps between evaluations")
+    parser.add_argument("--eval-episodes", type=int, default=128, help="episodes per evaluation (test and train)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (and procgen threads) per process")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (PNG and markdown beside it)")
+    parser.add_argument("--resume", action="store_true", help="skip the runs already in --out")
+    parser.add_argument("--quick", action="store_true", help="tiny smoke run (1-2 min), writes *_quick.json")
+    parser.add_argument("--report", action="store_true", help="only re-draw the PNG and markdown from --out")
+    args = parser.parse_args(argv)
+    if args.quick:
+        if not args.out.stem.endswith("_quick"):
+            args.out = args.out.with_name(f"{args.out.stem}_quick{args.out.suffix}")
+        args.timesteps, args.eval_every, args.eval_episodes = (
+            QUICK["timesteps"],
+            QUICK["eval_every"],
+            QUICK["eval_episodes"],
+        )
+        args.seeds = QUICK["seeds"]
+        args.policy = args.policy or "cnn"
+    args.policy = args.policy or "impala"
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    out: Path = args.out
+    if args.report:
+        with locked(out):
+            render_report(out)
+        return
+
+    th.set_num_threads(args.threads)
+    check_against_zoo_configs()
+    hyperparams = dict(PPO_HYPERPARAMS)
+    n_envs = N_ENVS
+    if args.quick:
+        hyperparams.update(n_steps=QUICK["n_steps"], batch_size=QUICK["batch_size"])
+        n_envs = QUICK["n_envs"]
+    command = shlex.join(["python", "benchmarks/fruitbot_paper.py", *(sys.argv[1:] if argv is None else argv)])
+    settings = {
+        "timesteps": args.timesteps,
+        "policy": args.policy,
+        "n_envs": n_envs,
+        "hyperparameters": hyperparams,
+        "eval_every": args.eval_every,
+        "eval_episodes": args.eval_episodes,
+        "eval_policy": EVAL_POLICY,
+        "distribution_mode": DISTRIBUTION_MODE,
+        "quick": args.quick,
+        "threads": args.threads,
+        "command": command,
+    }
+    environment = environment_info(args.threads)
+
+    with locked(out):
+        data = load_results(out)
+        if data and not args.resume:
+            if not args.quick:  # a smoke run starts over; a measurement is never overwritten
+                raise SystemExit(f"{out} exists: pass --resume to add to it (skipping finished runs), or another --out")
+            data = {}
+        merge_header(data, settings, environment)
+        write_json(out, data)
+        done = {run_key(run) for run in data["runs"]}
+
+    plan = [(agent, levels, seed) for levels in args.num_levels for seed in args.seeds for agent in args.agents]
+    todo = [job for job in plan if f"{job[0]}|{job[1]}|{job[2]}" not in done]
+    print(
+        f"{len(plan)} runs planned, {len(plan) - len(todo)} already in {_relative(out)}, {len(todo)} to do "
+        f"({args.timesteps:,d} steps each, policy {args.policy}, {args.threads} thread(s))",
+        flush=True,
+    )
+
+    def save_partial(record: dict[str, Any]) -> None:
+        with locked(out):
+            data = load_results(out)
+            data.setdefault("in_progress", {})[run_key(record)] = record
+            write_json(out, data)
+
+    for index, (agent, num_levels, seed) in enumerate(todo, start=1):
+        print(f"[{index}/{len(todo)}] {agent}, {num_levels} levels, seed {seed}", flush=True)
+        record = run_one(agent, num_levels, seed, args, settings, save_partial)
+        print(
+            f"  done in {record['wall_s'] / 60:.1f} min ({record['frames_per_s']:.0f} frames/s training): "
+            f"train return {record['final']['train_return_last100']:.2f}, test return "
+            f"{record['final']['test_return']:.2f}",
+            flush=True,
+        )
+        with locked(out):
+            data = load_results(out)
+            data["runs"] = [run for run in data["runs"] if run_key(run) != run_key(record)] + [record]
+            data.get("in_progress", {}).pop(run_key(record), None)
+            write_json(out, data)
+            render_report(out)
+
+
+if __name__ == "__main__":
+    main()
