@@ -102,7 +102,8 @@ def test_same_function_as_plain_network() -> None:
         (impala.stacks[0].conv.weight.grad, plain64.convs[0].weight.grad),
         (impala.linear.weight.grad, plain64.fc.weight.grad),
     ):
-        assert ours is not None and reference is not None
+        assert ours is not None
+        assert reference is not None
         th.testing.assert_close(ours.double(), reference, rtol=1e-4, atol=1e-5)
 
     # without normalize_input the extractor expects SB3's already divided input
