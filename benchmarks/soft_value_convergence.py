@@ -45,7 +45,9 @@ import gymnasium as gym
 import numpy as np
 import stable_baselines3
 import torch as th
-import yaml
+from gridworld_exploration import fmt as fmt_mean_std
+from gridworld_exploration import mean_std
+from gridworld_exploration import zoo_settings as gridworld_zoo_settings
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 from stable_baselines3 import DQN
@@ -57,7 +59,6 @@ from sb3_maxent.envs.gridworld import GridWorldEnv
 from sb3_maxent.envs.plotting import save_figure, tabular_policy_from_model
 from sb3_maxent.envs.solver import SoftSolution, hard_value_iteration, soft_value_iteration
 from sb3_maxent.soft_dqn import SoftDQN
-from sb3_maxent.zoo.configs import config_path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 NAME = "soft_value_convergence"
@@ -97,14 +98,10 @@ class ExploringStarts(gym.Wrapper[Any, Any, Any, Any]):
 
 
 def zoo_settings(algo: str) -> dict[str, Any]:
-    """The rl-zoo hyperparameters of ``algo`` for GridWorld-v0 (packaged ``zoo_configs/<algo>.yml``)."""
-    path = config_path(algo)
-    if path is None:
-        raise FileNotFoundError(f"no packaged zoo configuration for {algo!r}")
-    entry = dict(yaml.safe_load(path.read_text())[ENV_ID])
-    for key in ("n_timesteps", "monitor_kwargs", "env_kwargs", "n_envs", "temperature"):
-        entry.pop(key, None)
-    return entry
+    """The rl-zoo hyperparameters of ``algo`` for GridWorld-v0, without the temperature (set per run here)."""
+    settings = gridworld_zoo_settings(algo, ENV_ID)
+    settings.pop("temperature", None)
+    return settings
 
 
 def relative_errors(
@@ -218,15 +215,9 @@ def run_one(agent: str, tau: float | None, seed: int, budget: dict[str, Any], ga
 # --------------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------------
-def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (ddof=1; 0 for a single value)."""
-    array = np.asarray(values, dtype=np.float64)
-    return float(array.mean()), float(array.std(ddof=1)) if array.size > 1 else 0.0
-
-
 def fmt(values: Sequence[float]) -> str:
-    mean, std = mean_std(values)
-    return f"{100 * mean:.2f} ± {100 * std:.2f}%"
+    """``mean ± std`` of relative errors, in percent."""
+    return fmt_mean_std(values, percent=True)
 
 
 def paths(quick: bool) -> dict[str, Path]:
@@ -249,8 +240,8 @@ def final(runs: list[dict[str, Any]], reference: str, metric: str) -> list[float
 def separation(data: dict[str, Any], tau: float) -> dict[str, Any]:
     """Final max error to the soft Q*: DQN minus SoftDQN, against the larger seed std of the two."""
     reference = f"soft_tau={tau:g}"
-    soft_mean, soft_std = mean_std(final(soft_runs(data, tau), reference, "max_rel"))
-    dqn_mean, dqn_std = mean_std(final(dqn_runs(data), reference, "max_rel"))
+    soft_mean, soft_std, _ = mean_std(final(soft_runs(data, tau), reference, "max_rel"))
+    dqn_mean, dqn_std, _ = mean_std(final(dqn_runs(data), reference, "max_rel"))
     difference, threshold = dqn_mean - soft_mean, max(soft_std, dqn_std)
     separated = len(data["seeds"]) >= 2 and difference > threshold
     return {"difference": difference, "threshold": threshold, "separated": separated}
