@@ -1,8 +1,9 @@
 """Wall-time overhead of the maximum-entropy algorithms against their SB3 parents.
 
-Each case trains a candidate and its baseline on the same settings and seed; runs are interleaved
-(A, B, B, A, ...) in one process so that the machine's drift hits both alike, and the reported ratio
-is the median over repeats of candidate_time / baseline_time within each repeat. Target: <= 1.05.
+Each case trains a candidate and its baseline on the same settings and seed, in one process, in
+``learn(chunk, reset_num_timesteps=False)`` calls that alternate between the two models (A B, B A, ...),
+so that the machine's drift hits both alike. A repeat's ratio is candidate_time / baseline_time summed
+over its chunks; the reported ratio is the median over repeats. Target: <= 1.05.
 
     python benchmarks/overhead.py            # full: 7 repeats per case
     python benchmarks/overhead.py --quick    # 3 repeats, smaller budgets (make bench)
@@ -42,6 +43,8 @@ class Case:
     make_env: Callable[[], Any]
     settings: dict[str, Any]
     timesteps: int
+    #: steps per ``learn()`` call; the two models alternate at this granularity
+    chunk: int
     candidate_kwargs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -66,6 +69,7 @@ def build_cases(quick: bool) -> list[Case]:
                 lambda: make_vec_env("CartPole-v1", n_envs=4, seed=0),
                 ppo_mlp,
                 4096 * scale,
+                2048,  # one PPO iteration (4 envs x 512 steps)
                 kwargs,
             )
         )
@@ -78,6 +82,7 @@ def build_cases(quick: bool) -> list[Case]:
                 _image_env,
                 ppo_cnn,
                 1024 * scale,
+                512,  # one PPO iteration (4 envs x 128 steps)
                 kwargs,
             )
         )
@@ -103,40 +108,52 @@ def build_cases(quick: bool) -> list[Case]:
             "MlpPolicy",
             lambda: make_vec_env("CartPole-v1", n_envs=1, seed=0),
             dqn_mlp,
-            5000 * scale,
+            5120 * scale,
+            1024,  # four collect-and-train cycles (train_freq 256)
         )
     )
     return cases
 
 
-def time_run(algo: type[BaseAlgorithm], case: Case, kwargs: dict[str, Any], seed: int) -> tuple[float, float]:
-    """Wall time and CPU time of this process for one ``learn()`` call."""
-    model = algo(case.policy, case.make_env(), seed=seed, **case.settings, **kwargs)
+def build(algo: type[BaseAlgorithm], case: Case, kwargs: dict[str, Any], seed: int) -> BaseAlgorithm:
+    return algo(case.policy, case.make_env(), seed=seed, **case.settings, **kwargs)
+
+
+def timed_learn(model: BaseAlgorithm, steps: int) -> tuple[float, float]:
+    """Wall time and CPU time of this process for one ``learn()`` chunk that continues the run."""
     start_wall, start_cpu = time.perf_counter(), time.process_time()
-    model.learn(case.timesteps)
+    model.learn(steps, reset_num_timesteps=False)
     return time.perf_counter() - start_wall, time.process_time() - start_cpu
 
 
 def measure(case: Case, repeats: int) -> dict[str, Any]:
+    """
+    One ratio per repeat. Within a repeat both models train ``case.timesteps`` steps in chunks of
+    ``case.chunk`` steps, alternating candidate and baseline chunk by chunk (the side that goes first
+    alternates too), so the machine's drift over seconds falls on both sides alike.
+    """
     ratios, cpu_ratios, candidate_times, baseline_times = [], [], [], []
     # one warm-up pair, not counted (first-touch allocations, lazy imports)
-    time_run(case.candidate, case, case.candidate_kwargs, seed=0)
-    time_run(case.baseline, case, {}, seed=0)
+    for algo, kwargs in ((case.candidate, case.candidate_kwargs), (case.baseline, {})):
+        timed_learn(build(algo, case, kwargs, seed=0), case.chunk)
     for repeat in range(repeats):
-        # alternate the order so neither side always runs first
-        if repeat % 2 == 0:
-            candidate = time_run(case.candidate, case, case.candidate_kwargs, seed=repeat)
-            baseline = time_run(case.baseline, case, {}, seed=repeat)
-        else:
-            baseline = time_run(case.baseline, case, {}, seed=repeat)
-            candidate = time_run(case.candidate, case, case.candidate_kwargs, seed=repeat)
-        candidate_times.append(candidate[0])
-        baseline_times.append(baseline[0])
-        ratios.append(candidate[0] / baseline[0])
-        cpu_ratios.append(candidate[1] / baseline[1])
+        candidate = build(case.candidate, case, case.candidate_kwargs, seed=repeat)
+        baseline = build(case.baseline, case, {}, seed=repeat)
+        wall, cpu = {"candidate": 0.0, "baseline": 0.0}, {"candidate": 0.0, "baseline": 0.0}
+        for chunk in range(case.timesteps // case.chunk):
+            order = [("candidate", candidate), ("baseline", baseline)]
+            for side, model in order if (chunk + repeat) % 2 == 0 else order[::-1]:
+                chunk_wall, chunk_cpu = timed_learn(model, case.chunk)
+                wall[side] += chunk_wall
+                cpu[side] += chunk_cpu
+        candidate_times.append(wall["candidate"])
+        baseline_times.append(wall["baseline"])
+        ratios.append(wall["candidate"] / wall["baseline"])
+        cpu_ratios.append(cpu["candidate"] / cpu["baseline"])
     return {
         "case": case.name,
         "timesteps": case.timesteps,
+        "chunk": case.chunk,
         "repeats": repeats,
         "median_ratio": statistics.median(ratios),
         "ratios": ratios,

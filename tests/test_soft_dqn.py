@@ -150,9 +150,9 @@ def test_save_load_round_trip(option: str, tmp_path) -> None:
 
     observations = np.stack([model.observation_space.sample() for _ in range(64)])
     for deterministic in (True, False):
-        th.manual_seed(7)
+        np.random.seed(7)  # noqa: NPY002  (Boltzmann samples draw from numpy's global generator, as DQN's epsilon)
         expected, _ = model.predict(observations, deterministic=deterministic)
-        th.manual_seed(7)
+        np.random.seed(7)  # noqa: NPY002
         actual, _ = loaded.predict(observations, deterministic=deterministic)
         np.testing.assert_array_equal(actual, expected)
 

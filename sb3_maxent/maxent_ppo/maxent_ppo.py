@@ -236,7 +236,8 @@ class MaxEntPPO(PPO):
 
         beta = self._current_maxent_coef()
         add_bonus = self.maxent_mode == "soft_return" and beta > 0.0
-        entropy_sum = np.zeros(env.num_envs, dtype=np.float64)
+        # H(pi_old(.|s_t)) of every step, kept on the device until the rollout ends (no per-step copy)
+        entropies = th.zeros((n_rollout_steps, env.num_envs), device=self.device)
 
         callback.on_rollout_start()
 
@@ -248,8 +249,7 @@ class MaxEntPPO(PPO):
                 obs_tensor = obs_as_tensor(self._last_obs, self.device)  # type: ignore[arg-type]
                 actions_th, values, log_probs, entropy_th = self._forward_with_entropy(obs_tensor)
             actions = actions_th.cpu().numpy()
-            entropy = entropy_th.cpu().numpy()
-            entropy_sum += entropy
+            entropies[n_steps] = entropy_th
 
             clipped_actions = actions
             if isinstance(self.action_space, spaces.Box):
@@ -285,10 +285,6 @@ class MaxEntPPO(PPO):
                         terminal_value = self.policy.predict_values(terminal_obs)[0]
                     rewards[idx] += self.gamma * terminal_value
 
-            if add_bonus:
-                # r_t <- r_t + beta * H(pi_old(.|s_t)): the entropy of the state where a_t was taken.
-                rewards = rewards + (beta * entropy).astype(rewards.dtype)
-
             rollout_buffer.add(
                 self._last_obs,  # type: ignore[arg-type]
                 actions,
@@ -303,9 +299,14 @@ class MaxEntPPO(PPO):
         with th.no_grad():
             values = self.policy.predict_values(obs_as_tensor(new_obs, self.device))  # type: ignore[arg-type]
 
+        entropy = entropies.cpu().numpy()
+        if add_bonus:
+            # r_t <- r_t + beta * H(pi_old(.|s_t)): the entropy of the state where a_t was taken, added
+            # to the stored rewards (which already hold the timeout bootstrap) before GAE runs over them.
+            rollout_buffer.rewards += beta * entropy
         rollout_buffer.compute_returns_and_advantage(last_values=values, dones=dones)
 
-        mean_entropy = float(entropy_sum.mean() / max(n_steps, 1))
+        mean_entropy = float(entropy.mean(dtype=np.float64))
         self.logger.record("rollout/policy_entropy", mean_entropy)
         if self.maxent_mode == "soft_return":
             self._rollout_maxent_bonus = beta * mean_entropy
@@ -327,13 +328,13 @@ class MaxEntPPO(PPO):
         beta = self._current_maxent_coef()
         one_step = self.maxent_mode == "one_step" and beta > 0.0
         soft_grad = self.maxent_mode == "soft_return" and beta > 0.0 and self.maxent_grad
+        entropy_coef = self.ent_coef + beta if soft_grad else self.ent_coef
 
         entropy_losses: list[float] = []
         pg_losses: list[float] = []
         value_losses: list[float] = []
         clip_fractions: list[float] = []
         entropies: list[float] = []
-        bonuses: list[float] = []
         approx_kl_divs: list[np.ndarray] = []
 
         continue_training = True
@@ -360,7 +361,6 @@ class MaxEntPPO(PPO):
                     bonus = beta * entropy_t
                     advantages = advantages + (bonus if self.maxent_grad else bonus.detach())
                     returns = returns + bonus.detach()
-                    bonuses.append(bonus.mean().item())
 
                 ratio = th.exp(log_prob - rollout_data.old_log_prob)
 
@@ -385,13 +385,12 @@ class MaxEntPPO(PPO):
                 # SB3's entropy regulariser (ent_coef), unchanged
                 entropy_loss = -th.mean(entropy_t)
                 entropy_losses.append(entropy_loss.item())
-                entropies.append(-entropy_loss.item())
+                entropies.append(-entropy_losses[-1])
 
-                loss = policy_loss + self.ent_coef * entropy_loss + self.vf_coef * value_loss
-                if soft_grad:
-                    # Exact objective: the policy gradient of the soft rewards (in the advantages)
-                    # plus beta * grad H(pi_theta(.|s_t)) at every visited state.
-                    loss = loss - beta * th.mean(entropy_t)
+                # soft_return's exact objective adds beta * grad H(pi_theta(.|s_t)) at every visited state
+                # to the policy gradient of the soft rewards: the same term as ent_coef's, so the two
+                # coefficients are summed (one multiply, no extra graph nodes).
+                loss = policy_loss + entropy_coef * entropy_loss + self.vf_coef * value_loss
 
                 with th.no_grad():
                     log_ratio = log_prob - rollout_data.old_log_prob
@@ -425,7 +424,8 @@ class MaxEntPPO(PPO):
         self.logger.record("train/explained_variance", explained_var)
         self.logger.record("train/maxent_coef", beta)
         if self.maxent_mode == "one_step":
-            self.logger.record("train/maxent_bonus", float(np.mean(bonuses)) if bonuses else 0.0)
+            # mean of beta * H_t over the minibatches: beta times the logged train/entropy
+            self.logger.record("train/maxent_bonus", beta * float(np.mean(entropies)) if one_step else 0.0)
         else:
             self.logger.record("train/maxent_bonus", getattr(self, "_rollout_maxent_bonus", 0.0))
         if hasattr(self.policy, "log_std"):

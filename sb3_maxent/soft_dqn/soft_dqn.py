@@ -48,7 +48,9 @@ def soft_value(q_values: th.Tensor, temperature: float | th.Tensor) -> th.Tensor
     :return: V(s), shape (batch, 1)
     """
     q_max = q_values.max(dim=1, keepdim=True).values
-    return q_max + temperature * th.logsumexp((q_values - q_max) / temperature, dim=1, keepdim=True)
+    # logsumexp written out: after the shift the largest term is exp(0) = 1, so the sum is >= 1 and its log
+    # finite; torch.logsumexp would shift by the maximum a second time (a third slower on small batches).
+    return ((q_values - q_max) / temperature).exp().sum(dim=1, keepdim=True).log() * temperature + q_max
 
 
 def boltzmann_log_policy(q_values: th.Tensor, temperature: float | th.Tensor) -> th.Tensor:
@@ -74,6 +76,18 @@ def entropy_from_log_policy(log_pi: th.Tensor) -> th.Tensor:
     # Clamp -inf to the most negative finite float: exp() of it is 0 and 0 * finite = 0 (not 0 * -inf = nan).
     finite_log_pi = log_pi.clamp(min=th.finfo(log_pi.dtype).min)
     return -(log_pi.exp() * finite_log_pi).sum(dim=1)
+
+
+def boltzmann_log_policy_numpy(q_values: np.ndarray, temperature: float) -> np.ndarray:
+    """:func:`boltzmann_log_policy` for NumPy arrays (used per env step, where torch's per-op cost dominates)."""
+    scaled = (q_values - q_values.max(axis=1, keepdims=True)) / temperature
+    return scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+
+
+def entropy_from_log_policy_numpy(log_pi: np.ndarray) -> np.ndarray:
+    """:func:`entropy_from_log_policy` for NumPy arrays, with 0 * log 0 = 0."""
+    # log pi = -inf only where pi = 0: clamping it to the most negative finite float keeps 0 * log 0 = 0
+    return -(np.exp(log_pi) * np.maximum(log_pi, np.finfo(log_pi.dtype).min)).sum(axis=1)
 
 
 def double_soft_value(
@@ -371,7 +385,7 @@ class SoftDQN(DQN):
         self.temperature_schedule = None
         self.log_temperature = None
         # Policy entropy summed over the exploration steps since the last log dump (see _sample_action)
-        self._rollout_entropy_sum: th.Tensor | None = None
+        self._rollout_entropy_sum = 0.0
         self._rollout_entropy_count = 0
         self.temperature_optimizer = None
         initial = _auto_initial_temperature(self.temperature)
@@ -469,7 +483,7 @@ class SoftDQN(DQN):
         self._update_learning_rate(optimizers)
 
         losses: list[float] = []
-        next_values_mean: list[float] = []
+        next_values_batches: list[th.Tensor] = []  # V(s') of each batch, averaged once at the end
         temperature_losses: list[float] = []
         entropies: list[float] = []
         for _ in range(gradient_steps):
@@ -480,7 +494,7 @@ class SoftDQN(DQN):
             with th.no_grad():
                 # y = r + gamma^n (1 - done) tau logsumexp(Q_target(s', .) / tau): (batch, 1)
                 target_q_values, next_values = self._compute_target(replay_data, temperature)
-            next_values_mean.append(next_values.mean().item())
+            next_values_batches.append(next_values)
 
             # Q(s, .): (batch, n_actions); Q(s, a) of the stored actions: (batch, 1)
             q_values = self.q_net(replay_data.observations)
@@ -516,25 +530,30 @@ class SoftDQN(DQN):
 
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self.logger.record("train/loss", np.mean(losses))
-        self.logger.record("train/soft_value", np.mean(next_values_mean))
+        if next_values_batches:
+            self.logger.record("train/soft_value", th.cat(next_values_batches).mean().item())
         if self.temperature_optimizer is not None:
             self.logger.record("train/temperature_loss", np.mean(temperature_losses))
             self.logger.record("train/entropy", np.mean(entropies))
 
-    def _boltzmann_action(self, observation: PyTorchObs, temperature: float) -> tuple[th.Tensor, th.Tensor]:
+    def _boltzmann_action(self, observation: PyTorchObs, temperature: float) -> tuple[np.ndarray, np.ndarray]:
         """
-        Sample a ~ softmax(Q(s, .) / tau) for a batch of observations (no gradient), by the Gumbel-max trick
-        in its exponential form: argmax_a pi(a|s) / E_a with E_a ~ Exp(1) i.i.d. is distributed as pi(.|s).
-        It costs a third of ``th.multinomial`` per call on the CPU, which matters at one env step per call.
+        Sample a ~ softmax(Q(s, .) / tau) for a batch of observations (no gradient), by the Gumbel-max trick:
+        argmax_a [log pi(a|s) + G_a] with G_a = -log E_a, E_a ~ Exp(1) i.i.d., is distributed as pi(.|s).
+
+        Only the network runs in torch. The (n_envs, n_actions) policy arithmetic and the draw are NumPy, in
+        float64, with NumPy's global generator (seeded by SB3's ``set_random_seed``, as DQN's epsilon-greedy
+        draws): a dozen tiny torch ops per env step cost more than the forward pass of a small Q-network.
 
         :return: actions, shape (batch,), and log pi(.|s), shape (batch, n_actions)
         """
         with th.no_grad():
-            log_pi = boltzmann_log_policy(self.q_net(observation), temperature)
-            # E = 0 has probability ~2^-24 per draw: clamp it so that 0 / 0 never yields nan
-            exponentials = th.empty_like(log_pi).exponential_().clamp_min_(th.finfo(log_pi.dtype).tiny)
-            actions = th.argmax(log_pi.exp() / exponentials, dim=1)
-            return actions, log_pi
+            q_values = self.q_net(observation).cpu().numpy().astype(np.float64)
+        log_pi = boltzmann_log_policy_numpy(q_values, temperature)
+        # E = 0 has probability 2^-53 per draw: clamp it so that -log E stays finite
+        exponentials = np.maximum(np.random.standard_exponential(log_pi.shape), np.finfo(np.float64).tiny)  # noqa: NPY002
+        actions = np.argmax(log_pi - np.log(exponentials), axis=1)
+        return actions, log_pi
 
     def _sample_action(
         self,
@@ -544,7 +563,7 @@ class SoftDQN(DQN):
     ) -> tuple[np.ndarray, np.ndarray]:
         """
         Exploration: uniform random actions before ``learning_starts`` (as DQN), Boltzmann samples after.
-        Sums the entropy of the Boltzmann policy (a tensor, no synchronisation per step) for the next dump.
+        Sums the entropy of the Boltzmann policy at each step for the mean logged at the next dump.
         """
         if self.num_timesteps < learning_starts:
             return super()._sample_action(learning_starts, action_noise, n_envs)
@@ -552,21 +571,16 @@ class SoftDQN(DQN):
         self.policy.set_training_mode(False)
         obs_tensor, _ = self.policy.obs_to_tensor(self._last_obs)
         actions, log_pi = self._boltzmann_action(obs_tensor, self._current_temperature())
-        entropy_sum = entropy_from_log_policy(log_pi).sum()
-        self._rollout_entropy_sum = (
-            entropy_sum if self._rollout_entropy_sum is None else self._rollout_entropy_sum + entropy_sum
-        )
+        self._rollout_entropy_sum += float(entropy_from_log_policy_numpy(log_pi).sum())
         self._rollout_entropy_count += len(actions)
-        action = actions.cpu().numpy()
-        return action, action
+        return actions, actions
 
     def dump_logs(self) -> None:
         """Record the temperature and the mean policy entropy over the steps since the last dump, then dump."""
         self.logger.record("rollout/temperature", self._current_temperature())
-        if self._rollout_entropy_sum is not None and self._rollout_entropy_count > 0:
-            mean_entropy = self._rollout_entropy_sum.item() / self._rollout_entropy_count
-            self.logger.record("rollout/policy_entropy", mean_entropy)
-        self._rollout_entropy_sum, self._rollout_entropy_count = None, 0
+        if self._rollout_entropy_count > 0:
+            self.logger.record("rollout/policy_entropy", self._rollout_entropy_sum / self._rollout_entropy_count)
+        self._rollout_entropy_sum, self._rollout_entropy_count = 0.0, 0
         super().dump_logs()
 
     def predict(
@@ -597,8 +611,7 @@ class SoftDQN(DQN):
             )
         self.policy.set_training_mode(False)
         obs_tensor, vectorized_env = self.policy.obs_to_tensor(observation)
-        actions, _ = self._boltzmann_action(obs_tensor, self._current_temperature())
-        action = actions.cpu().numpy()
+        action, _ = self._boltzmann_action(obs_tensor, self._current_temperature())
         if not vectorized_env:
             action = action.squeeze(axis=0)
         return action, state
