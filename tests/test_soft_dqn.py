@@ -95,6 +95,37 @@ def test_predict_shapes() -> None:
         model.predict((single, {}), deterministic=False)  # type: ignore[arg-type]
 
 
+class TrainModeEveryStep(BaseCallback):
+    """Puts the policy in train mode after every env step (as a careless callback might)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.modes_at_sampling: list[bool] = []
+
+    def _on_step(self) -> bool:
+        self.model.policy.set_training_mode(True)
+        return True
+
+
+def test_exploration_samples_in_eval_mode() -> None:
+    # Exploration must sample in eval mode (dropout or batch norm in a custom Q-network behave differently in
+    # train mode), even when something switched the policy to train mode during the rollout.
+    model = SoftDQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[16]), **SMALL)
+    callback = TrainModeEveryStep()
+    sample_action = model._sample_action
+
+    def recording_sample_action(*args: Any, **kwargs: Any) -> Any:
+        result = sample_action(*args, **kwargs)
+        callback.modes_at_sampling.append(any(module.training for module in model.policy.modules()))
+        return result
+
+    model._sample_action = recording_sample_action  # type: ignore[method-assign]
+    model.learn(SMALL["learning_starts"] + 20, callback=callback)
+    after_learning_starts = callback.modes_at_sampling[SMALL["learning_starts"] :]
+    assert len(after_learning_starts) >= 20
+    assert not any(after_learning_starts)
+
+
 def logged_records(**kwargs: Any) -> list[dict[str, Any]]:
     model = SoftDQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[16]), **SMALL, **kwargs)
     writer = RecordWriter()

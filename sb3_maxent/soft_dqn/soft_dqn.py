@@ -78,6 +78,11 @@ def entropy_from_log_policy(log_pi: th.Tensor) -> th.Tensor:
     return -(log_pi.exp() * finite_log_pi).sum(dim=1)
 
 
+# np.finfo() costs more than the arithmetic on an (n_envs, n_actions) array: looked up once
+_FLOAT64_TINY = float(np.finfo(np.float64).tiny)
+_FLOAT64_MIN = float(np.finfo(np.float64).min)
+
+
 def boltzmann_log_policy_numpy(q_values: np.ndarray, temperature: float) -> np.ndarray:
     """:func:`boltzmann_log_policy` for NumPy arrays (used per env step, where torch's per-op cost dominates)."""
     scaled = (q_values - q_values.max(axis=1, keepdims=True)) / temperature
@@ -85,9 +90,9 @@ def boltzmann_log_policy_numpy(q_values: np.ndarray, temperature: float) -> np.n
 
 
 def entropy_from_log_policy_numpy(log_pi: np.ndarray) -> np.ndarray:
-    """:func:`entropy_from_log_policy` for NumPy arrays, with 0 * log 0 = 0."""
+    """:func:`entropy_from_log_policy` for float64 NumPy arrays, with 0 * log 0 = 0."""
     # log pi = -inf only where pi = 0: clamping it to the most negative finite float keeps 0 * log 0 = 0
-    return -(np.exp(log_pi) * np.maximum(log_pi, np.finfo(log_pi.dtype).min)).sum(axis=1)
+    return -(np.exp(log_pi) * np.maximum(log_pi, _FLOAT64_MIN)).sum(axis=1)
 
 
 def double_soft_value(
@@ -551,7 +556,7 @@ class SoftDQN(DQN):
             q_values = self.q_net(observation).cpu().numpy().astype(np.float64)
         log_pi = boltzmann_log_policy_numpy(q_values, temperature)
         # E = 0 has probability 2^-53 per draw: clamp it so that -log E stays finite
-        exponentials = np.maximum(np.random.standard_exponential(log_pi.shape), np.finfo(np.float64).tiny)  # noqa: NPY002
+        exponentials = np.maximum(np.random.standard_exponential(log_pi.shape), _FLOAT64_TINY)  # noqa: NPY002
         actions = np.argmax(log_pi - np.log(exponentials), axis=1)
         return actions, log_pi
 
@@ -568,7 +573,11 @@ class SoftDQN(DQN):
         if self.num_timesteps < learning_starts:
             return super()._sample_action(learning_starts, action_noise, n_envs)
         assert self._last_obs is not None, "self._last_obs was not set"
-        self.policy.set_training_mode(False)
+        # collect_rollouts() has put the policy in eval mode; walking every module again at each step (as
+        # DQN's predict() does) costs more than the Boltzmann draw, so only a policy left in train mode
+        # (e.g. by a callback) is switched back.
+        if self.policy.training:
+            self.policy.set_training_mode(False)
         obs_tensor, _ = self.policy.obs_to_tensor(self._last_obs)
         actions, log_pi = self._boltzmann_action(obs_tensor, self._current_temperature())
         self._rollout_entropy_sum += float(entropy_from_log_policy_numpy(log_pi).sum())
