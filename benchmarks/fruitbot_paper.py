@@ -45,13 +45,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import fcntl
 import hashlib
 import json
 import math
 import os
+import pickle
 import platform
+import random
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -66,12 +70,17 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.utils import safe_mean
-from stable_baselines3.common.vec_env import VecEnv, VecNormalize
+from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize, VecTransposeImage
 
 import sb3_maxent
 from sb3_maxent import MaxEntPPO
 from sb3_maxent.common.torch_layers import ImpalaCnnPolicy
-from sb3_maxent.envs.procgen import evaluation_levels, make_procgen_eval_vec_env, make_procgen_vec_env
+from sb3_maxent.envs.procgen import (
+    ProcgenVecEnv,
+    evaluation_levels,
+    make_procgen_eval_vec_env,
+    make_procgen_vec_env,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -95,27 +104,84 @@ PPO_HYPERPARAMS: dict[str, Any] = dict(
 # --quick: a pipeline check, not a measurement (small vectors and rollouts so that it takes 1-2 minutes).
 QUICK = dict(n_envs=8, n_steps=64, batch_size=256, timesteps=1024, eval_every=512, eval_episodes=8, seeds=[0])
 
-AGENTS: dict[str, dict[str, Any]] = {
-    "ppo_noent": dict(algo="PPO", label="PPO, no entropy (ent_coef 0)", kwargs=dict(ent_coef=0.0)),
-    "ppo_ent": dict(algo="PPO", label="PPO + entropy regularisation (ent_coef 0.01)", kwargs=dict(ent_coef=0.01)),
+# Agent kinds (``--agents KIND:COEF``, e.g. ``maxent_one_step:0.03``): algorithm, the coefficient's argument,
+# fixed arguments, label template. ``ppo_noent`` / ``ppo_ent`` name the paper's two baselines.
+AGENT_KINDS: dict[str, dict[str, Any]] = {
+    "ppo": dict(algo="PPO", coef="ent_coef", kwargs={}, label="PPO, ent_coef {coef}"),
     "maxent_one_step": dict(
         algo="MaxEntPPO",
-        label="MaxEntPPO one-step (beta 0.3)",
-        kwargs=dict(ent_coef=0.0, maxent_mode="one_step", maxent_coef=0.3),
+        coef="maxent_coef",
+        kwargs=dict(ent_coef=0.0, maxent_mode="one_step", maxent_grad=True),
+        label="MaxEntPPO one-step (beta {coef})",
+    ),
+    "maxent_nograd": dict(
+        algo="MaxEntPPO",
+        coef="maxent_coef",
+        kwargs=dict(ent_coef=0.0, maxent_mode="one_step", maxent_grad=False),
+        label="MaxEntPPO one-step, H detached (beta {coef})",
     ),
     "maxent_soft_return": dict(
         algo="MaxEntPPO",
-        label="MaxEntPPO soft return (beta 0.3)",
-        kwargs=dict(ent_coef=0.0, maxent_mode="soft_return", maxent_coef=0.3),
+        coef="maxent_coef",
+        kwargs=dict(ent_coef=0.0, maxent_mode="soft_return", maxent_grad=True),
+        label="MaxEntPPO soft return (beta {coef})",
+    ),
+    "maxent_soft_return_nograd": dict(
+        algo="MaxEntPPO",
+        coef="maxent_coef",
+        kwargs=dict(ent_coef=0.0, maxent_mode="soft_return", maxent_grad=False),
+        label="MaxEntPPO soft return, reward bonus only (beta {coef})",
     ),
 }
-# Claims checked in the markdown: (candidate agent, baseline agent, name of the claim).
-CLAIMS = (
-    ("maxent_one_step", "ppo_ent", "MaxEntPPO (one-step, the paper's agent) beats PPO (ent 0.01)"),
-    ("maxent_soft_return", "ppo_ent", "MaxEntPPO (soft return, ours) beats PPO (ent 0.01)"),
-)
+AGENT_ALIASES = {"ppo_noent": "ppo:0", "ppo_ent": "ppo:0.01"}
+DEFAULT_AGENTS = ("ppo_noent", "ppo_ent", "maxent_one_step:0.01", "maxent_soft_return:0.01")
+BASELINE = "ppo:0.01"  # the paper's tuned PPO (ent_coef 0.01): every claim compares with it
+
+
+def parse_agent(text: str) -> str:
+    """
+    Canonical name ``KIND:COEF`` of an agent given on the command line (``maxent_one_step:0.03``,
+    ``ppo:0.01``, or an alias such as ``ppo_ent``).
+
+    :raises argparse.ArgumentTypeError: for an unknown kind or a coefficient that is not a number >= 0
+    """
+    text = AGENT_ALIASES.get(text, text)
+    kind, sep, coef_text = text.partition(":")
+    if kind not in AGENT_KINDS or not sep:
+        raise argparse.ArgumentTypeError(
+            f"agent {text!r}: expected KIND:COEF with KIND one of {sorted(AGENT_KINDS)} "
+            f"(e.g. maxent_one_step:0.03), or one of the aliases {sorted(AGENT_ALIASES)}"
+        )
+    try:
+        coef = float(coef_text)
+    except ValueError:
+        coef = float("nan")
+    if not math.isfinite(coef) or coef < 0:
+        raise argparse.ArgumentTypeError(f"agent {text!r}: the coefficient must be a number >= 0, got {coef_text!r}")
+    return f"{kind}:{coef:g}"
+
+
+def agent_spec(agent: str) -> dict[str, Any]:
+    """Algorithm, constructor arguments and label of a canonical agent name (see :func:`parse_agent`)."""
+    kind, _, coef_text = agent.partition(":")
+    spec = AGENT_KINDS[kind]
+    coef = float(coef_text)
+    return dict(
+        algo=spec["algo"],
+        kwargs={**spec["kwargs"], spec["coef"]: coef},
+        label=spec["label"].format(coef=f"{coef:g}"),
+    )
+
+
+def agent_order(agent: str) -> tuple[int, float]:
+    """Sort key: kinds in the order of ``AGENT_KINDS``, then by coefficient."""
+    kind, _, coef_text = agent.partition(":")
+    return list(AGENT_KINDS).index(kind), float(coef_text)
+
+
 POLICIES = {"cnn": "CnnPolicy", "impala": ImpalaCnnPolicy}
 EVAL_POLICY = "stochastic (deterministic=False: actions sampled from the policy, as the paper's agents act)"
+PINNED_ENTROPY = 2.69  # final entropy above this: the policy stayed (almost) uniform over the 15 actions
 ENTROPY_STRIDE = 4  # the entropy callback reads every 4th step of the rollout (all environments)
 # Settings that must agree between the runs of one JSON (checked by --resume and by parallel processes).
 SHARED_SETTINGS = ("timesteps", "policy", "n_envs", "hyperparameters", "eval_every", "eval_episodes", "quick")
@@ -194,6 +260,7 @@ class PaperCallback(BaseCallback):
         self.evaluate = evaluate
         self.on_checkpoint = on_checkpoint
         self.next_eval = 0
+        self.elapsed_before = 0.0  # wall time of the run before a resume
         self.start = time.perf_counter()
         self.eval_seconds = 0.0
         self.train_curve: dict[str, list[float]] = {
@@ -212,7 +279,20 @@ class PaperCallback(BaseCallback):
         self.episodes = 0
 
     def _on_training_start(self) -> None:
-        self.start = time.perf_counter()
+        self.start = time.perf_counter() - self.elapsed_before
+
+    # Everything of the callback that a resumed run needs (see :func:`save_checkpoint`).
+    STATE_KEYS = ("train_curve", "entropy_curve", "checkpoints", "episodes", "next_eval", "eval_seconds")
+
+    def state(self) -> dict[str, Any]:
+        state = {key: copy.deepcopy(getattr(self, key)) for key in self.STATE_KEYS}
+        state["elapsed_s"] = time.perf_counter() - self.start
+        return state
+
+    def restore(self, state: dict[str, Any]) -> None:
+        for key in self.STATE_KEYS:
+            setattr(self, key, copy.deepcopy(state[key]))
+        self.elapsed_before = state["elapsed_s"]
 
     def _on_step(self) -> bool:
         self.episodes += int(np.sum(self.locals["dones"]))
@@ -283,7 +363,7 @@ class PaperCallback(BaseCallback):
 
 
 def make_model(agent: str, policy: str, env: VecEnv, seed: int, hyperparams: dict[str, Any]) -> PPO:
-    spec = AGENTS[agent]
+    spec = agent_spec(agent)
     algo = MaxEntPPO if spec["algo"] == "MaxEntPPO" else PPO
     return algo(POLICIES[policy], env, seed=seed, verbose=0, device="cpu", **hyperparams, **spec["kwargs"])
 
@@ -309,6 +389,62 @@ def network_description(model: PPO, policy: str) -> dict[str, Any]:
     }
 
 
+def checkpoint_dir(args: argparse.Namespace, agent: str, num_levels: int, seed: int) -> Path:
+    """Folder of one run's checkpoints: ``<checkpoint root>/<agent>_<levels>levels_seed<seed>``."""
+    return Path(args.checkpoint_dir) / f"{agent.replace(':', '_')}_{num_levels}levels_seed{seed}"
+
+
+def save_checkpoint(
+    folder: Path, model: PPO, env: VecNormalize, monitor: VecMonitor, record: dict[str, Any], callback: PaperCallback
+) -> None:
+    """
+    Everything a resumed run needs to continue exactly as an uninterrupted one: the model (parameters,
+    optimizer, step counter, last observations, episode buffer), the ``VecNormalize`` statistics and its
+    running returns, the ``VecMonitor`` episode accumulators, procgen's game states (levels and random
+    generators), the curves, and the torch / NumPy / Python random states. Written into a new folder
+    ``t<steps>`` that ``LATEST`` then names (an atomic rename), so a kill while writing leaves the previous
+    checkpoint intact.
+    """
+    step_dir = folder / f"t{model.num_timesteps:010d}"
+    shutil.rmtree(step_dir, ignore_errors=True)
+    step_dir.mkdir(parents=True)
+    model.save(step_dir / "model.zip")
+    env.save(str(step_dir / "vecnormalize.pkl"))
+    procgen_env = monitor.venv
+    assert isinstance(procgen_env, ProcgenVecEnv)
+    state = {
+        "num_timesteps": int(model.num_timesteps),
+        "record": record,
+        "callback": callback.state(),
+        "vecnormalize_returns": env.returns.copy(),
+        "monitor": {
+            "episode_returns": monitor.episode_returns.copy(),
+            "episode_lengths": monitor.episode_lengths.copy(),
+            "episode_count": monitor.episode_count,
+        },
+        "procgen": procgen_env.get_env_state(),
+        # SB3 draws its minibatch permutations from NumPy's global generator
+        "rng": {"torch": th.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},  # noqa: NPY002
+    }
+    with open(step_dir / "state.pkl", "wb") as handle:
+        pickle.dump(state, handle)
+    tmp = folder / f".LATEST.{os.getpid()}"
+    tmp.write_text(step_dir.name)
+    os.replace(tmp, folder / "LATEST")
+    for old in folder.glob("t*"):
+        if old != step_dir:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The folder named by ``LATEST`` (None if the run has no complete checkpoint)."""
+    latest = folder / "LATEST"
+    if not latest.exists():
+        return None
+    step_dir = folder / latest.read_text().strip()
+    return step_dir if (step_dir / "state.pkl").exists() else None
+
+
 def run_one(
     agent: str,
     num_levels: int,
@@ -316,10 +452,18 @@ def run_one(
     args: argparse.Namespace,
     settings: dict[str, Any],
     save_partial: Callable[[dict[str, Any]], None],
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
+    """
+    Train and evaluate one (agent, levels, seed) run; with ``--resume``, continue it from its last checkpoint.
+
+    :return: the finished run's record, or None if ``--stop-after-checkpoints`` stopped it early
+    """
     n_envs = settings["n_envs"]
     threads = args.threads
-    venv = make_procgen_vec_env(
+    spec = agent_spec(agent)
+    folder = checkpoint_dir(args, agent, num_levels, seed)
+    resume_from = latest_checkpoint(folder) if args.resume else None
+    monitor = make_procgen_vec_env(
         n_envs=n_envs,
         num_levels=num_levels,
         start_level=0,
@@ -327,7 +471,7 @@ def run_one(
         seed=seed,
         num_threads=threads,
     )
-    env = VecNormalize(venv, norm_obs=False, norm_reward=True, gamma=settings["hyperparameters"]["gamma"])
+    assert isinstance(monitor, VecMonitor)
     eval_envs = min(n_envs, settings["eval_episodes"])
     test_env = make_procgen_eval_vec_env(
         n_envs=eval_envs, train_num_levels=num_levels, distribution_mode=DISTRIBUTION_MODE, num_threads=threads
@@ -335,7 +479,30 @@ def run_one(
     train_level_env = make_procgen_vec_env(
         n_envs=eval_envs, num_levels=num_levels, start_level=0, distribution_mode=DISTRIBUTION_MODE, num_threads=threads
     )
-    model = make_model(agent, args.policy, env, seed, settings["hyperparameters"])
+    state: dict[str, Any] | None = None
+    if resume_from is None:
+        env = VecNormalize(monitor, norm_obs=False, norm_reward=True, gamma=settings["hyperparameters"]["gamma"])
+        model = make_model(agent, args.policy, env, seed, settings["hyperparameters"])
+    else:
+        with open(resume_from / "state.pkl", "rb") as handle:
+            state = pickle.load(handle)
+        env = VecNormalize.load(str(resume_from / "vecnormalize.pkl"), monitor)
+        env.returns = state["vecnormalize_returns"].copy()
+        algo = MaxEntPPO if spec["algo"] == "MaxEntPPO" else PPO
+        # force_reset=False: keep the saved last observations (the environments continue, they are not reset)
+        model = algo.load(resume_from / "model.zip", env=env, device="cpu", force_reset=False)
+        procgen_env = monitor.venv
+        assert isinstance(procgen_env, ProcgenVecEnv)
+        procgen_env.set_env_state(state["procgen"])
+        monitor.episode_returns = state["monitor"]["episode_returns"].copy()
+        monitor.episode_lengths = state["monitor"]["episode_lengths"].copy()
+        monitor.episode_count = state["monitor"]["episode_count"]
+        # The unpickled last observations are C-contiguous, the live ones a transposed view of an HWC frame
+        # (VecTransposeImage): give them the live memory layout, which torch's convolutions see (their float
+        # rounding depends on it), so that the resumed run matches an uninterrupted one bit for bit.
+        if isinstance(model.env, VecTransposeImage) and isinstance(model._last_obs, np.ndarray):
+            model._last_obs = model.env.transpose_image(np.ascontiguousarray(model._last_obs.transpose(0, 2, 3, 1)))
+        print(f"  resumed from {_relative(resume_from)} (t={model.num_timesteps:,d})", flush=True)
     episodes = settings["eval_episodes"]
 
     def evaluate() -> dict[str, Any]:
@@ -353,9 +520,9 @@ def run_one(
 
     record: dict[str, Any] = {
         "agent": agent,
-        "algo": AGENTS[agent]["algo"],
-        "label": AGENTS[agent]["label"],
-        "agent_kwargs": AGENTS[agent]["kwargs"],
+        "algo": spec["algo"],
+        "label": spec["label"],
+        "agent_kwargs": spec["kwargs"],
         "num_levels": num_levels,
         "seed": seed,
         "train_levels": {"start_level": 0, "num_levels": num_levels},
@@ -364,23 +531,48 @@ def run_one(
         "command": settings["command"],
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "load_average_start": os.getloadavg()[0],
+        "resumed_at": [],
     }
+    if state is not None:
+        record = state["record"]
+        record["resumed_at"] = [*record.get("resumed_at", []), int(model.num_timesteps)]
     callback: PaperCallback
+    saved = 0
 
-    def partial() -> None:
+    class Stop(Exception):
+        """Raised after ``--stop-after-checkpoints`` checkpoints (a simulated interruption)."""
+
+    def on_checkpoint() -> None:
+        nonlocal saved
         record.update(
             train_curve=callback.train_curve, entropy_curve=callback.entropy_curve, checkpoints=callback.checkpoints
         )
         save_partial(record)
+        if model.num_timesteps < settings["timesteps"]:  # the final checkpoint is the finished record
+            save_checkpoint(folder, model, env, monitor, record, callback)
+            saved += 1
+            if args.stop_after_checkpoints is not None and saved >= args.stop_after_checkpoints:
+                raise Stop
 
-    callback = PaperCallback(settings["eval_every"], evaluate, partial)
-    start = time.perf_counter()
-    model.learn(settings["timesteps"], callback=callback)
-    callback.checkpoint()  # the trained policy
-    wall = time.perf_counter() - start
-    for closable in (env, test_env, train_level_env):
-        closable.close()
-
+    callback = PaperCallback(settings["eval_every"], evaluate, on_checkpoint)
+    if state is not None:
+        callback.restore(state["callback"])
+        rng = state["rng"]  # last: loading the model drew from the torch generator (initial weights)
+        th.set_rng_state(rng["torch"])
+        np.random.set_state(rng["numpy"])  # noqa: NPY002
+        random.setstate(rng["python"])
+    try:
+        remaining = settings["timesteps"] - model.num_timesteps
+        if remaining > 0:
+            model.learn(remaining, callback=callback, reset_num_timesteps=state is None)
+        callback.checkpoint()  # the trained policy
+    except Stop:
+        print(f"  stopped after {saved} checkpoint(s) at t={model.num_timesteps:,d} (--stop-after-checkpoints)")
+        return None
+    finally:
+        for closable in (env, test_env, train_level_env):
+            closable.close()
+    wall = time.perf_counter() - callback.start
     train_wall = wall - callback.eval_seconds
     final = callback.checkpoints[-1]
     record.update(
@@ -402,6 +594,8 @@ def run_one(
         load_average_end=os.getloadavg()[0],
         finished=time.strftime("%Y-%m-%d %H:%M:%S"),
     )
+    if not args.keep_checkpoints:
+        shutil.rmtree(folder, ignore_errors=True)
     return record
 
 
@@ -496,8 +690,7 @@ def _fmt(mean: float, std: float) -> str:
 
 def _groups(runs: list[dict[str, Any]]) -> dict[tuple[int, str], list[dict[str, Any]]]:
     groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
-    order = list(AGENTS)
-    for run in sorted(runs, key=lambda r: (r["num_levels"], order.index(r["agent"]), r["seed"])):
+    for run in sorted(runs, key=lambda r: (r["num_levels"], agent_order(r["agent"]), r["seed"])):
         groups.setdefault((run["num_levels"], run["agent"]), []).append(run)
     return groups
 
@@ -546,7 +739,9 @@ def render_markdown(data: dict[str, Any], out: Path) -> str:
         f"(VecMonitor) at the end of training. *Test return* / *train-level return*: {settings['eval_episodes']} "
         f"episodes on the unseen test levels / on the training levels with the trained policy, "
         f"{settings['eval_policy']}. Mean ± std over seeds (std with ddof 1). *Entropy*: mean policy entropy "
-        "(nats) over the states of the last rollout, the same computation for every agent.",
+        "(nats) over the states of the last rollout, the same computation for every agent; *pinned*: runs whose "
+        f"final entropy exceeds {PINNED_ENTROPY} nats (uniform over 15 actions: {math.log(15):.3f}), a policy that "
+        "learned nothing.",
         "",
     ]
     if not runs:
@@ -555,24 +750,27 @@ def render_markdown(data: dict[str, Any], out: Path) -> str:
         lines += [
             f"**{num_levels} training levels** (test levels {num_levels}-{2 * num_levels - 1})",
             "",
-            "| agent | seeds | train return | test return | train-level return | entropy | steps | frames/s |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| agent | seeds | train return | test return | train-level return | entropy | pinned | steps | frames/s |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for (levels, agent), group in groups.items():
             if levels != num_levels:
                 continue
-            cells = [AGENTS[agent]["label"], str(len(group))]
+            cells = [agent_spec(agent)["label"], str(len(group))]
             for metric in ("train_return_last100", "test_return", "train_levels_return", "entropy"):
                 cells.append(_fmt(*_mean_std([run["final"][metric] for run in group])))
+            cells.append(f"{sum(run['final']['entropy'] > PINNED_ENTROPY for run in group)}/{len(group)}")
             cells.append(f"{int(np.mean([run['timesteps'] for run in group])):,d}")
             cells.append(f"{np.mean([run['frames_per_s'] for run in group]):.0f}")
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
-        for candidate, baseline, claim in CLAIMS:
-            if (num_levels, candidate) in groups and (num_levels, baseline) in groups:
-                for metric, name in (("test_return", "test return"), ("train_return_last100", "train return")):
-                    result = verdict(groups[num_levels, candidate], groups[num_levels, baseline], metric, timesteps)
-                    lines.append(f'- Claim "{claim}", {name}: {result}.')
+        for (levels, candidate), group in groups.items():
+            if levels != num_levels or candidate == BASELINE or (num_levels, BASELINE) not in groups:
+                continue
+            claim = f"{agent_spec(candidate)['label']} beats {agent_spec(BASELINE)['label']}"
+            for metric, name in (("test_return", "test return"), ("train_return_last100", "train return")):
+                result = verdict(group, groups[num_levels, BASELINE], metric, timesteps)
+                lines.append(f'- Claim "{claim}", {name}: {result}.')
         lines.append("")
     if runs:
         wall = sum(run["wall_s"] for run in runs)
@@ -641,13 +839,14 @@ def render_png(data: dict[str, Any], out: Path) -> None:
     groups = _groups(data["runs"])
     levels = sorted({key[0] for key in groups}) or [0]
     fig, axes = plt.subplots(len(levels), 3, figsize=(15, 3.8 * len(levels)), squeeze=False)
-    colors = dict(zip(AGENTS, ("tab:blue", "tab:orange", "tab:green", "tab:red"), strict=True))
+    agents = sorted({run["agent"] for run in data["runs"]}, key=agent_order)
+    colors = {agent: plt.get_cmap("tab10")(index % 10) for index, agent in enumerate(agents)}
     for row, num_levels in enumerate(levels):
         ax_train, ax_test, ax_entropy = axes[row]
         for (group_levels, agent), group in groups.items():
             if group_levels != num_levels:
                 continue
-            label = f"{AGENTS[agent]['label']} (n={len(group)})"
+            label = f"{agent_spec(agent)['label']} (n={len(group)})"
             color = colors[agent]
             panels = (
                 (ax_train, "train_curve", "timesteps", "ep_return_mean100", "-", label),
@@ -691,35 +890,74 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--timesteps", type=int, default=FULL_BUDGET, help="steps per run (the paper: 2M)")
+    parser.add_argument("--timesteps", type=int, default=None, help="steps per run (default: the paper's 2M)")
     parser.add_argument("--num-levels", type=int, nargs="+", default=[500], help="training level counts")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--agents", nargs="+", choices=list(AGENTS), default=list(AGENTS), help="in this order")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0 1 2")
+    parser.add_argument(
+        "--agents",
+        nargs="+",
+        type=parse_agent,
+        default=[parse_agent(name) for name in DEFAULT_AGENTS],
+        metavar="KIND:COEF",
+        help=f"agents, run in this order: KIND:COEF with KIND one of {', '.join(AGENT_KINDS)} (COEF: ent_coef for "
+        f"ppo, beta otherwise), or {', '.join(f'{k} ({v})' for k, v in AGENT_ALIASES.items())}; default: "
+        + " ".join(DEFAULT_AGENTS),
+    )
     parser.add_argument(
         "--policy",
         choices=list(POLICIES),
         default=None,
         help="cnn: SB3's NatureCNN CnnPolicy; impala: ImpalaCnnPolicy (the paper's; default, cnn with --quick)",
     )
-    parser.add_argument("--eval-every", type=int, default=100_000, help="steps between evaluations")
-    parser.add_argument("--eval-episodes", type=int, default=128, help="episodes per evaluation (test and train)")
+    parser.add_argument("--eval-every", type=int, default=None, help="steps between evaluations (default 100,000)")
+    parser.add_argument(
+        "--eval-episodes", type=int, default=None, help="episodes per evaluation, test and train (default 128)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads (and procgen threads) per process")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (PNG and markdown beside it)")
-    parser.add_argument("--resume", action="store_true", help="skip the runs already in --out")
-    parser.add_argument("--quick", action="store_true", help="tiny smoke run (1-2 min), writes *_quick.json")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="add to an existing --out: skip its finished runs, continue interrupted ones from their last checkpoint",
+    )
+    parser.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        default=None,
+        help="where runs keep their latest checkpoint (default: checkpoints/<out name>/ beside --out)",
+    )
+    parser.add_argument(
+        "--keep-checkpoints", action="store_true", help="keep a run's last checkpoint after it finishes"
+    )
+    parser.add_argument(
+        "--stop-after-checkpoints",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop each run after saving N checkpoints, as if interrupted (to test --resume)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny smoke run (1-2 min), writes *_quick.json; small vectors and budget unless given explicitly",
+    )
     parser.add_argument("--report", action="store_true", help="only re-draw the PNG and markdown from --out")
     args = parser.parse_args(argv)
     if args.quick:
         if not args.out.stem.endswith("_quick"):
             args.out = args.out.with_name(f"{args.out.stem}_quick{args.out.suffix}")
-        args.timesteps, args.eval_every, args.eval_episodes = (
-            QUICK["timesteps"],
-            QUICK["eval_every"],
-            QUICK["eval_episodes"],
-        )
-        args.seeds = QUICK["seeds"]
+        defaults = {key: QUICK[key] for key in ("timesteps", "eval_every", "eval_episodes", "seeds")}
         args.policy = args.policy or "cnn"
+    else:
+        defaults = dict(timesteps=FULL_BUDGET, eval_every=100_000, eval_episodes=128, seeds=[0, 1, 2])
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     args.policy = args.policy or "impala"
+    if args.checkpoint_dir is None:
+        args.checkpoint_dir = args.out.parent / "checkpoints" / args.out.stem
+    if args.stop_after_checkpoints is not None and args.stop_after_checkpoints < 1:
+        parser.error("--stop-after-checkpoints must be >= 1")
     return args
 
 
@@ -781,6 +1019,8 @@ def main(argv: list[str] | None = None) -> None:
     for index, (agent, num_levels, seed) in enumerate(todo, start=1):
         print(f"[{index}/{len(todo)}] {agent}, {num_levels} levels, seed {seed}", flush=True)
         record = run_one(agent, num_levels, seed, args, settings, save_partial)
+        if record is None:
+            continue
         print(
             f"  done in {record['wall_s'] / 60:.1f} min ({record['frames_per_s']:.0f} frames/s training): "
             f"train return {record['final']['train_return_last100']:.2f}, test return "

@@ -330,3 +330,43 @@ def test_single_env_episode_semantics(procgen: None) -> None:
     with pytest.raises(ValueError, match="Invalid action"):
         env.step(15)
     env.close()
+
+
+def test_env_state_restores_levels_and_randomness(procgen: None) -> None:
+    """get_env_state / set_env_state: a fresh environment continues exactly where the snapshot was taken."""
+    rng = np.random.default_rng(0)
+    env = ProcgenVecEnv(num_envs=4, seed=3, num_threads=1)
+    for _ in range(40):
+        env.step(random_actions(rng, 4))
+    snapshot = env.get_env_state()
+    actions = [random_actions(rng, 4) for _ in range(400)]  # several episodes end in 400 steps
+
+    def play(venv: ProcgenVecEnv) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]]:
+        steps = []
+        for action in actions:
+            obs, rewards, dones, infos = venv.step(action)
+            steps.append((obs.copy(), rewards.copy(), dones.copy(), [info.get("level_seed", -1) for info in infos]))
+        return steps
+
+    expected = play(env)
+    restored = ProcgenVecEnv(num_envs=4, seed=99, num_threads=1)  # another seed: the snapshot decides
+    restored.set_env_state(snapshot)
+    got = play(restored)
+    assert sum(int(step[2].sum()) for step in expected) >= 2
+    for (obs_a, rew_a, done_a, seeds_a), (obs_b, rew_b, done_b, seeds_b) in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(obs_a, obs_b)
+        np.testing.assert_array_equal(rew_a, rew_b)
+        np.testing.assert_array_equal(done_a, done_b)
+        assert seeds_a == seeds_b
+    for venv in (env, restored):
+        venv.close()
+
+
+def test_env_state_rejects_other_settings(procgen: None) -> None:
+    env = ProcgenVecEnv(num_envs=2, num_levels=10, num_threads=1)
+    snapshot = env.get_env_state()
+    other = ProcgenVecEnv(num_envs=2, num_levels=20, num_threads=1)
+    with pytest.raises(ValueError, match="level options"):
+        other.set_env_state(snapshot)
+    for venv in (env, other):
+        venv.close()

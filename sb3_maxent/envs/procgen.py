@@ -317,6 +317,42 @@ class ProcgenVecEnv(VecEnv):
         """Level seed of the episode each environment is playing, shape ``(num_envs,)``."""
         return np.array([info["level_seed"] for info in self._gym3_env.get_info()], dtype=np.int64)
 
+    def get_env_state(self) -> dict[str, Any]:
+        """
+        Snapshot of every environment, for checkpoints that resume a run exactly: procgen's serialized game
+        states (each game's level and random generators included) and this wrapper's step bookkeeping.
+
+        :return: a picklable dict for :meth:`set_env_state`
+        """
+        return {
+            "level_config": self._level_config(),
+            "num_envs": self.num_envs,
+            "game_states": [bytes(state) for state in self._gym3_env.get_state()],
+            "obs": self._obs.copy(),
+            "episode_lengths": self._episode_lengths.copy(),
+            "at_episode_start": self._at_episode_start,
+        }
+
+    def set_env_state(self, state: dict[str, Any]) -> None:
+        """
+        Restore a snapshot of :meth:`get_env_state`: the next ``step`` continues every episode where the
+        snapshot was taken, with the same random draws.
+
+        :param state: a snapshot taken from an environment with the same level options and ``num_envs``
+        """
+        if state["level_config"] != self._level_config() or state["num_envs"] != self.num_envs:
+            raise ValueError(
+                f"The snapshot was taken with level options {state['level_config']} and {state['num_envs']} "
+                f"environments, this environment has {self._level_config()} and {self.num_envs}: build the "
+                "environment with the snapshot's settings first."
+            )
+        if self._level_config() != self._built_config:
+            self._build()
+        self._gym3_env.set_state(list(state["game_states"]))
+        self._obs = state["obs"].copy()
+        self._episode_lengths = state["episode_lengths"].copy()
+        self._at_episode_start = bool(state["at_episode_start"])
+
     # ------------------------------------------------------------------ VecEnv API
 
     def reset(self) -> VecEnvObs:
