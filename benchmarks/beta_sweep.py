@@ -1,10 +1,14 @@
-"""Sweep MaxEntPPO's temperature beta (maxent_coef) on CartPole-v1, for both modes.
+"""Sweep MaxEntPPO's temperature beta (``maxent_coef``) on tasks of different kinds, in both modes.
 
-This is the measurement behind MaxEntPPO's default ``maxent_coef``. For every (mode, beta, seed):
-final deterministic evaluation return (20 episodes) and the number of environment steps until the
-100-episode training return first reaches 475. Writes ``benchmarks/results/beta_sweep_cartpole.json``.
+The measurement behind MaxEntPPO's default ``maxent_coef`` (with FruitBot's stage-1 sweep in
+``benchmarks/fruitbot_paper.py``): a discrete task (CartPole-v1) and a continuous one (Pendulum-v1, gSDE), each
+with rl-zoo's tuned PPO hyperparameters and ``ent_coef=0``. For every (task, mode, beta, seed): the final
+deterministic evaluation return (20 episodes), the number of environment steps until the 100-episode training
+return first reaches the task's threshold, and the policy entropy H(pi_old) of the last rollout (MaxEntPPO's
+``rollout/policy_entropy``). Writes ``benchmarks/results/beta_sweep.{json,md}``; the JSON is rewritten after
+every run and ``--resume`` skips the runs already in it.
 
-    python benchmarks/beta_sweep.py --seeds 0 1 --betas 0 0.01 0.1 0.3 1.0
+    python benchmarks/beta_sweep.py --tasks cartpole pendulum --seeds 0 1 2 --betas 0 0.003 0.01 0.03 0.1 0.3
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch as th
@@ -23,22 +28,52 @@ from stable_baselines3.common.utils import safe_mean
 
 from sb3_maxent import MaxEntPPO
 
-# rl-zoo's tuned PPO CartPole-v1 hyperparameters (rl-baselines3-zoo hyperparams/ppo.yml)
-CARTPOLE_PPO = dict(
-    n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, learning_rate=1e-3, clip_range=0.2
-)
-N_ENVS = 8
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# rl-baselines3-zoo hyperparams/ppo.yml (CartPole-v1 and Pendulum-v1 entries), ent_coef 0 in both
+TASKS: dict[str, dict[str, Any]] = {
+    "cartpole": dict(
+        env_id="CartPole-v1",
+        n_envs=8,
+        timesteps=100_000,
+        threshold=475.0,
+        hyperparams=dict(
+            n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, learning_rate=1e-3, clip_range=0.2
+        ),
+        # uniform policy over 2 actions: log 2 = 0.693 nats
+        max_entropy=float(np.log(2)),
+    ),
+    "pendulum": dict(
+        env_id="Pendulum-v1",
+        n_envs=4,
+        timesteps=100_000,
+        threshold=-200.0,
+        hyperparams=dict(
+            n_steps=1024,
+            gae_lambda=0.95,
+            gamma=0.9,
+            n_epochs=10,
+            learning_rate=1e-3,
+            clip_range=0.2,
+            use_sde=True,
+            sde_sample_freq=4,
+        ),
+        max_entropy=None,  # a Gaussian's entropy is unbounded
+    ),
+}
 
 
-class StepsToThreshold(BaseCallback):
-    """Record the first timestep at which the mean training episode return reaches ``threshold``."""
+class SweepCallback(BaseCallback):
+    """First timestep at which the mean training return reaches ``threshold``; entropy of the last rollout."""
 
     def __init__(self, threshold: float) -> None:
         super().__init__()
         self.threshold = threshold
         self.reached_at: int | None = None
+        self.entropy = float("nan")
 
     def _on_rollout_end(self) -> None:
+        self.entropy = float(self.model.logger.name_to_value.get("rollout/policy_entropy", float("nan")))
         buffer = self.model.ep_info_buffer
         enough = self.reached_at is None and buffer is not None and len(buffer) >= 20
         if enough and safe_mean([info["r"] for info in buffer]) >= self.threshold:
@@ -48,78 +83,93 @@ class StepsToThreshold(BaseCallback):
         return True
 
 
-def run(mode: str, beta: float, seed: int, timesteps: int) -> dict[str, float | int | str | None]:
-    env = make_vec_env("CartPole-v1", n_envs=N_ENVS, seed=seed)
-    model = MaxEntPPO("MlpPolicy", env, maxent_mode=mode, maxent_coef=beta, seed=seed, **CARTPOLE_PPO)
-    callback = StepsToThreshold(475.0)
+def run(task: str, mode: str, beta: float, seed: int) -> dict[str, Any]:
+    spec = TASKS[task]
+    env = make_vec_env(spec["env_id"], n_envs=spec["n_envs"], seed=seed)
+    model = MaxEntPPO(
+        "MlpPolicy", env, maxent_mode=mode, maxent_coef=beta, ent_coef=0.0, seed=seed, **spec["hyperparams"]
+    )
+    callback = SweepCallback(spec["threshold"])
     start = time.perf_counter()
-    model.learn(timesteps, callback=callback)
+    model.learn(spec["timesteps"], callback=callback)
     elapsed = time.perf_counter() - start
-    eval_env = make_vec_env("CartPole-v1", n_envs=1, seed=seed + 1000)
+    eval_env = make_vec_env(spec["env_id"], n_envs=1, seed=seed + 1000)
     mean, std = evaluate_policy(model, eval_env, n_eval_episodes=20, deterministic=True)
     return {
+        "task": task,
         "mode": mode,
         "beta": beta,
         "seed": seed,
         "eval_mean": float(mean),
         "eval_std": float(std),
-        "steps_to_475": callback.reached_at,
-        "seconds": elapsed,
+        "steps_to_threshold": callback.reached_at,
+        "final_entropy": callback.entropy,
+        "seconds": round(elapsed, 1),
     }
 
 
-def markdown_table(runs: list[dict], timesteps: int) -> str:
-    """Mean +- std of the evaluation return and mean steps to a training return of 475, per (mode, beta)."""
-    seeds = sorted({run["seed"] for run in runs})
-    lines = [
-        "| mode | beta | eval return (20 episodes, deterministic) | steps to training return 475 | runs reaching 475 |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    keys = sorted({(run["mode"], run["beta"]) for run in runs})
-    for mode, beta in keys:
-        rows = [r for r in runs if r["mode"] == mode and r["beta"] == beta]
-        evals = np.array([r["eval_mean"] for r in rows])
-        reached = [r["steps_to_475"] for r in rows if r["steps_to_475"] is not None]
-        steps = f"{np.mean(reached):,.0f} +/- {np.std(reached):,.0f}" if reached else "never"
-        lines.append(
-            f"| {mode} | {beta:g} | {evals.mean():.1f} +/- {evals.std():.1f} | {steps} | {len(reached)}/{len(rows)} |"
-        )
-    lines.append("")
-    lines.append(f"CartPole-v1, {timesteps:,} steps per run, seeds {seeds}; generated by `benchmarks/beta_sweep.py`.")
+def markdown(data: dict[str, Any]) -> str:
+    lines = []
+    for task, spec in TASKS.items():
+        runs = [run for run in data["runs"] if run["task"] == task]
+        if not runs:
+            continue
+        seeds = sorted({run["seed"] for run in runs})
+        ceiling = f"; uniform policy: {spec['max_entropy']:.3f} nats" if spec["max_entropy"] else ""
+        lines += [
+            f"**{spec['env_id']}** ({spec['timesteps']:,d} steps per run, seeds {seeds}, rl-zoo's PPO "
+            f"hyperparameters, ent_coef 0{ceiling})",
+            "",
+            f"| mode | beta | eval return (20 episodes, deterministic) | steps to training return "
+            f"{spec['threshold']:g} | runs reaching it | final policy entropy (nats) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for mode, beta in sorted({(run["mode"], run["beta"]) for run in runs}):
+            rows = [run for run in runs if run["mode"] == mode and run["beta"] == beta]
+            evals = np.array([run["eval_mean"] for run in rows])
+            entropy = np.array([run["final_entropy"] for run in rows])
+            reached = [run["steps_to_threshold"] for run in rows if run["steps_to_threshold"] is not None]
+            steps = f"{np.mean(reached):,.0f} ± {np.std(reached):,.0f}" if reached else "never"
+            lines.append(
+                f"| {mode} | {beta:g} | {evals.mean():.1f} ± {evals.std():.1f} | {steps} | {len(reached)}/{len(rows)} "
+                f"| {entropy.mean():.3f} ± {entropy.std():.3f} |"
+            )
+        lines.append("")
+    lines.append("Mean ± std over seeds (std with ddof 0). Generated by `benchmarks/beta_sweep.py`.")
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
     parser.add_argument("--modes", nargs="+", default=["one_step", "soft_return"])
-    parser.add_argument("--betas", nargs="+", type=float, default=[0.0, 0.01, 0.1, 0.3, 1.0])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    parser.add_argument("--timesteps", type=int, default=100_000)
-    default_output = Path(__file__).parent / "results" / "beta_sweep_cartpole.json"
-    parser.add_argument("--output", type=Path, default=default_output)
-    parser.add_argument("--table-only", action="store_true", help="rewrite the markdown table from --output's JSON")
+    parser.add_argument("--betas", nargs="+", type=float, default=[0.0, 0.003, 0.01, 0.03, 0.1, 0.3])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--output", type=Path, default=RESULTS / "beta_sweep.json")
+    parser.add_argument("--resume", action="store_true", help="keep the runs already in --output, skip them")
+    parser.add_argument("--report", action="store_true", help="only rewrite the markdown from --output's JSON")
     args = parser.parse_args()
-    if args.table_only:
-        saved = json.loads(args.output.read_text())
-        args.output.with_suffix(".md").write_text(markdown_table(saved["runs"], saved["timesteps"]))
+    data: dict[str, Any] = {"tasks": TASKS, "runs": []}
+    if args.output.exists() and (args.resume or args.report):
+        data = json.loads(args.output.read_text())
+    if args.report:
+        args.output.with_suffix(".md").write_text(markdown(data))
         return
     th.set_num_threads(1)
-
-    runs = []
-    for mode in args.modes:
-        for beta in args.betas:
-            for seed in args.seeds:
-                result = run(mode, beta, seed, args.timesteps)
-                runs.append(result)
-                print(json.dumps(result), flush=True)
-
-    table = markdown_table(runs, args.timesteps)
-    print("\n" + table)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    saved = {"timesteps": args.timesteps, "hyperparams": CARTPOLE_PPO, "runs": runs}
-    args.output.write_text(json.dumps(saved, indent=2))
-    args.output.with_suffix(".md").write_text(table)
-    print(f"wrote {args.output} and {args.output.with_suffix('.md')}")
+    done = {(run["task"], run["mode"], run["beta"], run["seed"]) for run in data["runs"]}
+    for task in args.tasks:
+        for mode in args.modes:
+            for beta in args.betas:
+                for seed in args.seeds:
+                    if (task, mode, beta, seed) in done:
+                        continue
+                    result = run(task, mode, beta, seed)
+                    data["runs"].append(result)
+                    print(json.dumps(result), flush=True)
+                    args.output.parent.mkdir(parents=True, exist_ok=True)
+                    args.output.write_text(json.dumps(data, indent=1) + "\n")
+                    args.output.with_suffix(".md").write_text(markdown(data))
+    print(markdown(data))
 
 
 if __name__ == "__main__":

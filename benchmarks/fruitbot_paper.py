@@ -85,6 +85,7 @@ from sb3_maxent.envs.procgen import (
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 DEFAULT_OUT = RESULTS_DIR / "fruitbot_paper.json"
+DEFAULT_TITLE = "FruitBot: the maximum-entropy PPO paper's comparison"
 FULL_BUDGET = 2_000_000  # the paper trains every agent for 2M steps
 DISTRIBUTION_MODE = "easy"
 
@@ -362,10 +363,10 @@ class PaperCallback(BaseCallback):
 # ----------------------------------------------------------------------------- one run
 
 
-def make_model(agent: str, policy: str, env: VecEnv, seed: int, hyperparams: dict[str, Any]) -> PPO:
+def make_model(agent: str, policy: str, env: VecEnv, seed: int, hyperparams: dict[str, Any], device: str) -> PPO:
     spec = agent_spec(agent)
     algo = MaxEntPPO if spec["algo"] == "MaxEntPPO" else PPO
-    return algo(POLICIES[policy], env, seed=seed, verbose=0, device="cpu", **hyperparams, **spec["kwargs"])
+    return algo(POLICIES[policy], env, seed=seed, verbose=0, device=device, **hyperparams, **spec["kwargs"])
 
 
 def evaluate_returns(model: PPO, env: VecEnv, episodes: int, seed: int) -> tuple[float, float, float]:
@@ -482,7 +483,7 @@ def run_one(
     state: dict[str, Any] | None = None
     if resume_from is None:
         env = VecNormalize(monitor, norm_obs=False, norm_reward=True, gamma=settings["hyperparameters"]["gamma"])
-        model = make_model(agent, args.policy, env, seed, settings["hyperparameters"])
+        model = make_model(agent, args.policy, env, seed, settings["hyperparameters"], args.device)
     else:
         with open(resume_from / "state.pkl", "rb") as handle:
             state = pickle.load(handle)
@@ -490,7 +491,7 @@ def run_one(
         env.returns = state["vecnormalize_returns"].copy()
         algo = MaxEntPPO if spec["algo"] == "MaxEntPPO" else PPO
         # force_reset=False: keep the saved last observations (the environments continue, they are not reset)
-        model = algo.load(resume_from / "model.zip", env=env, device="cpu", force_reset=False)
+        model = algo.load(resume_from / "model.zip", env=env, device=args.device, force_reset=False)
         procgen_env = monitor.venv
         assert isinstance(procgen_env, ProcgenVecEnv)
         procgen_env.set_env_state(state["procgen"])
@@ -653,7 +654,7 @@ def merge_header(data: dict[str, Any], settings: dict[str, Any], environment: di
         commands.append(settings["command"])
 
 
-def environment_info(threads: int) -> dict[str, Any]:
+def environment_info(threads: int, device: str) -> dict[str, Any]:
     import stable_baselines3
 
     try:
@@ -670,7 +671,7 @@ def environment_info(threads: int) -> dict[str, Any]:
         "numpy": np.__version__,
         "procgen": procgen_version,
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores",
-        "device": "cpu",
+        "device": device if not device.startswith("cuda") else f"{device} ({th.cuda.get_device_name(device)})",
         "torch_threads": threads,
     }
 
@@ -724,7 +725,7 @@ def render_markdown(data: dict[str, Any], out: Path) -> str:
     hp = settings["hyperparameters"]
     png = out.with_suffix(".png").name
     lines = [
-        "## FruitBot: the maximum-entropy PPO paper's comparison"
+        f"## {data.get('title', DEFAULT_TITLE)}"
         + (" (quick pipeline check: numbers meaningless)" if settings.get("quick") else ""),
         "",
         f"FruitBot, {DISTRIBUTION_MODE} mode; training levels 0..N-1, test levels N..2N-1 (unseen). "
@@ -764,6 +765,7 @@ def render_markdown(data: dict[str, Any], out: Path) -> str:
             cells.append(f"{np.mean([run['frames_per_s'] for run in group]):.0f}")
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        lines += _best_coefficients(groups, num_levels)
         for (levels, candidate), group in groups.items():
             if levels != num_levels or candidate == BASELINE or (num_levels, BASELINE) not in groups:
                 continue
@@ -794,6 +796,25 @@ def render_markdown(data: dict[str, Any], out: Path) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _best_coefficients(groups: dict[tuple[int, str], list[dict[str, Any]]], num_levels: int) -> list[str]:
+    """For every agent kind run at two or more coefficients: the best one by mean train return (the sweep's rule)."""
+    by_kind: dict[str, list[tuple[float, str]]] = {}
+    for (levels, agent), group in groups.items():
+        if levels == num_levels and len(group) >= 2:
+            train = float(np.mean([run["final"]["train_return_last100"] for run in group]))
+            by_kind.setdefault(agent.partition(":")[0], []).append((train, agent))
+    lines = []
+    for kind, results in by_kind.items():
+        if len(results) >= 2:
+            train, best = max(results)
+            coefficients = ", ".join(agent.partition(":")[2] for _, agent in sorted(results, key=lambda r: r[1]))
+            lines.append(
+                f"- Sweep of `{kind}` over {{{coefficients}}} (2+ seeds each): best by mean train return: "
+                f"**`{best}`** ({train:.2f})."
+            )
+    return [*lines, ""] if lines else []
 
 
 def _network_text(runs: list[dict[str, Any]]) -> str:
@@ -914,7 +935,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--eval-episodes", type=int, default=None, help="episodes per evaluation, test and train (default 128)"
     )
     parser.add_argument("--threads", type=int, default=1, help="torch threads (and procgen threads) per process")
+    parser.add_argument("--device", default="cpu", help="torch device of the networks: cpu, cuda, cuda:1, ...")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results JSON (PNG and markdown beside it)")
+    parser.add_argument(
+        "--title", default=None, help=f"heading of the markdown, kept in the JSON (default: {DEFAULT_TITLE!r})"
+    )
     parser.add_argument(
         "--resume",
         action="store_true",
@@ -966,6 +991,10 @@ def main(argv: list[str] | None = None) -> None:
     out: Path = args.out
     if args.report:
         with locked(out):
+            if args.title:
+                data = load_results(out)
+                data["title"] = args.title
+                write_json(out, data)
             render_report(out)
         return
 
@@ -990,7 +1019,7 @@ def main(argv: list[str] | None = None) -> None:
         "threads": args.threads,
         "command": command,
     }
-    environment = environment_info(args.threads)
+    environment = environment_info(args.threads, args.device)
 
     with locked(out):
         data = load_results(out)
@@ -999,6 +1028,8 @@ def main(argv: list[str] | None = None) -> None:
                 raise SystemExit(f"{out} exists: pass --resume to add to it (skipping finished runs), or another --out")
             data = {}
         merge_header(data, settings, environment)
+        if args.title:
+            data["title"] = args.title
         write_json(out, data)
         done = {run_key(run) for run in data["runs"]}
 

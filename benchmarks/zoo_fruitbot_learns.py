@@ -1,0 +1,172 @@
+"""Do the packaged FruitBot configurations learn? Each FruitBot-v0 entry of ``zoo_configs/`` trained by
+``sb3-maxent train`` for a short budget, compared with the uniform random policy.
+
+For every algorithm (``--algos``) and seed (``--seeds``): ``sb3-maxent train --algo A --env FruitBot-v0
+--seed S -n BUDGET --num-threads 1 --eval-freq -1`` with the packaged configuration (training only: the
+rl-zoo evaluation is off), then the *train return*: the mean of the last 100 training episodes of the run's
+monitor file (raw FruitBot rewards on the training levels). The random policy plays the same training
+levels (uniform actions, ``--random-episodes`` episodes). Verdict per algorithm: *learns* if the mean train
+return over seeds exceeds the random policy's by more than two seed standard deviations (ddof 1).
+
+Writes ``benchmarks/results/zoo_fruitbot_learns.{json,md}`` after every run; finished runs are kept (the
+runs live in ``--log-folder``; a run without a finished model is started again).
+
+.. code-block:: bash
+
+    python benchmarks/zoo_fruitbot_learns.py --algos ppo maxent_ppo --seeds 0 1
+    python benchmarks/zoo_fruitbot_learns.py --random-only   # only the random policy's return
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+BUDGET = 311_296  # 19 rollouts of 64 x 256 steps: the FruitBot comparison's stage-1 budget
+ENV_ID = "FruitBot-v0"
+
+
+def random_policy_return(episodes: int, seed: int = 0) -> dict[str, float]:
+    """Uniform random actions on the training levels of the packaged entry (all entries share them)."""
+    from sb3_maxent.envs.procgen import ProcgenVecEnv
+
+    env_kwargs = yaml.safe_load((ROOT / "zoo_configs" / "ppo.yml").read_text())[ENV_ID]["env_kwargs"]
+    env = ProcgenVecEnv(num_envs=64, seed=seed, num_threads=1, **env_kwargs)
+    rng = np.random.default_rng(seed)
+    env.reset()
+    # The first `quota` episodes of every environment: taking the first N episodes to end over all
+    # environments would favour short ones (an early death ends first).
+    quota = math.ceil(episodes / env.num_envs)
+    returns: list[list[float]] = [[] for _ in range(env.num_envs)]
+    running = np.zeros(env.num_envs)
+    while min(len(env_returns) for env_returns in returns) < quota:
+        _, rewards, dones, _ = env.step(rng.integers(0, env.action_space.n, size=env.num_envs))
+        running += rewards
+        for index in np.flatnonzero(dones):
+            returns[index].append(float(running[index]))
+            running[index] = 0.0
+    env.close()
+    array = np.asarray([value for env_returns in returns for value in env_returns[:quota]])
+    return {
+        "episodes": len(array),
+        "mean": float(array.mean()),
+        "episode_std": float(array.std(ddof=1)),
+        "standard_error": float(array.std(ddof=1) / math.sqrt(len(array))),
+        "env_kwargs": env_kwargs,
+    }
+
+
+def monitor_returns(run_dir: Path) -> list[float]:
+    """Episode returns of a run, in the order the episodes ended (rl-zoo's monitor file)."""
+    rows: list[tuple[float, float]] = []
+    for path in sorted(run_dir.glob("*monitor.csv")):
+        with open(path) as handle:
+            handle.readline()  # the JSON header line
+            rows += [(float(row["t"]), float(row["r"])) for row in csv.DictReader(handle)]
+    return [reward for _, reward in sorted(rows)]
+
+
+def run_dir_of(log_folder: Path, algo: str, seed: int) -> Path:
+    return log_folder / f"seed{seed}" / algo / f"{ENV_ID}_1"
+
+
+def train(algo: str, seed: int, budget: int, log_folder: Path) -> dict[str, Any]:
+    run_dir = run_dir_of(log_folder, algo, seed)
+    command = [
+        "sb3-maxent", "train", "--algo", algo, "--env", ENV_ID, "--seed", str(seed), "-n", str(budget),
+        "--num-threads", "1", "--eval-freq", "-1", "-f", str(log_folder / f"seed{seed}"),
+    ]  # fmt: skip
+    if not (run_dir / f"{ENV_ID}.zip").exists():
+        if run_dir.exists():  # an interrupted run: start it again in the same folder
+            subprocess.run(["rm", "-rf", str(run_dir)], check=True)
+        start = time.perf_counter()
+        executable = Path(sys.executable).with_name("sb3-maxent")
+        subprocess.run([str(executable), *command[1:]], check=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+        wall = time.perf_counter() - start
+    else:
+        wall = float("nan")
+    returns = monitor_returns(run_dir)
+    return {
+        "algo": algo,
+        "seed": seed,
+        "budget": budget,
+        "command": " ".join(command),
+        "episodes": len(returns),
+        "train_return_last100": float(np.mean(returns[-100:])),
+        "wall_s": round(wall, 1),
+    }
+
+
+def markdown(data: dict[str, Any]) -> str:
+    rand = data["random"]
+    lines = [
+        f"**Do the FruitBot configurations learn?** `sb3-maxent train` with each packaged FruitBot-v0 entry, "
+        f"{data['budget']:,d} steps, training only; *train return*: mean of the run's last 100 training episodes. "
+        f"Uniform random policy on the same levels: **{rand['mean']:.2f}** (± {rand['standard_error']:.2f} standard "
+        f"error, {rand['episodes']:,d} episodes, episode std {rand['episode_std']:.2f}).",
+        "",
+        "| algorithm | seeds | train return per seed | mean ± std | margin over random | 2 std | learns |",
+        "| --- | ---: | --- | ---: | ---: | ---: | --- |",
+    ]
+    for algo in sorted({run["algo"] for run in data["runs"]}):
+        runs = sorted((run for run in data["runs"] if run["algo"] == algo), key=lambda run: run["seed"])
+        values = np.array([run["train_return_last100"] for run in runs])
+        std = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
+        margin = float(values.mean()) - rand["mean"]
+        learns = "n/a (1 seed)" if math.isnan(std) else ("**yes**" if margin > 2 * std else "**no**")
+        per_seed = ", ".join(f"{value:.2f}" for value in values)
+        lines.append(
+            f"| {algo} | {len(runs)} | {per_seed} | {values.mean():.2f} ± {std:.2f} | {margin:+.2f} | {2 * std:.2f} "
+            f"| {learns} |"
+        )
+    lines += ["", "Commands:", "", "```bash", *sorted({run["command"] for run in data["runs"]}), "```", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--algos", nargs="+", default=["ppo", "maxent_ppo", "soft_dqn"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    parser.add_argument("--budget", type=int, default=BUDGET)
+    parser.add_argument("--random-episodes", type=int, default=2000)
+    parser.add_argument("--log-folder", type=Path, default=ROOT / "logs" / "zoo_fruitbot_learns")
+    parser.add_argument("--out", type=Path, default=RESULTS / "zoo_fruitbot_learns.json")
+    parser.add_argument("--random-only", action="store_true", help="measure the random policy only")
+    args = parser.parse_args()
+    data: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {"runs": []}
+    data["budget"] = args.budget
+    if "random" not in data or data["random"]["episodes"] < args.random_episodes:
+        data["random"] = random_policy_return(args.random_episodes)
+        print(f"random policy: {data['random']}", flush=True)
+    for algo in [] if args.random_only else args.algos:
+        for seed in args.seeds:
+            known = [
+                run for run in data["runs"] if (run["algo"], run["seed"], run["budget"]) == (algo, seed, args.budget)
+            ]
+            if known:
+                continue
+            result = train(algo, seed, args.budget, args.log_folder)
+            print(json.dumps(result), flush=True)
+            data["runs"].append(result)
+            args.out.write_text(json.dumps(data, indent=1) + "\n")
+            args.out.with_suffix(".md").write_text(markdown(data))
+    args.out.write_text(json.dumps(data, indent=1) + "\n")
+    args.out.with_suffix(".md").write_text(markdown(data))
+    print(markdown(data))
+
+
+if __name__ == "__main__":
+    main()
