@@ -20,9 +20,14 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    # Ships MathJax 3.2.2 (scripts and fonts), copies it to _static/mathjax/ and points mathjax_path there
+    # instead of the CDN: the built pages typeset their math without network access
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "sphinx.ext.intersphinx",
 ]
+# MathJax's textmacros: `\_` and other text-mode macros inside `\text{...}` (e.g. `\text{ent\_coef}`)
+mathjax3_config = {"loader": {"load": ["[tex]/textmacros"]}, "tex": {"packages": {"[+]": ["textmacros"]}}}
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}

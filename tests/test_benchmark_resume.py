@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from sb3_maxent.envs.procgen import PROCGEN_INSTALL_COMMAND
+from sb3_maxent.envs.procgen import procgen_install_hint
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "benchmarks" / "fruitbot_paper.py"
@@ -43,7 +43,7 @@ def curves(run: dict[str, Any]) -> dict[str, Any]:
 
 def test_resumed_run_matches_uninterrupted(tmp_path: Path) -> None:
     agent = "maxent_one_step:0.03"
-    pytest.importorskip("procgen", reason=f"Procgen is not installed ({PROCGEN_INSTALL_COMMAND})")
+    pytest.importorskip("procgen", reason=f"Procgen is not installed: {procgen_install_hint()}")
     whole = tmp_path / "whole.json"
     cut = tmp_path / "cut.json"
     run_script("--agents", agent, "--out", str(whole))

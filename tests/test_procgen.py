@@ -7,9 +7,12 @@ checked on maze, whose limit is 500 steps and which a "do nothing" agent never s
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
 import warnings
+from pathlib import Path
+from typing import NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -18,21 +21,30 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.vec_env import VecMonitor
 
 from sb3_maxent.envs.procgen import (
-    PROCGEN_INSTALL_COMMAND,
     ProcgenEnv,
     ProcgenVecEnv,
     evaluation_levels,
     import_procgen,
     make_procgen_eval_vec_env,
     make_procgen_vec_env,
+    procgen_install_hint,
+    procgen_installable,
 )
 
 NOOP = 4  # procgen's action 4: no key pressed
 
 
+class VersionInfo(NamedTuple):
+    """A stand-in for sys.version_info."""
+
+    major: int
+    minor: int
+    micro: int
+
+
 @pytest.fixture
 def procgen() -> None:
-    pytest.importorskip("procgen", reason=f"Procgen is not installed ({PROCGEN_INSTALL_COMMAND})")
+    pytest.importorskip("procgen", reason=f"Procgen is not installed: {procgen_install_hint()}")
 
 
 def random_actions(rng: np.random.Generator, n_envs: int) -> np.ndarray:
@@ -50,15 +62,58 @@ def test_import_does_not_import_procgen() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_import_prints_no_gym_notice() -> None:
+    """The procgen extra installs the legacy gym, which SB3 imports whenever it is there and which prints a
+    deprecation notice on import: `import sb3_maxent` (and so every `sb3-maxent train`) prints nothing."""
+    code = (
+        "import importlib.util, sys, sb3_maxent; assert ('gym' in sys.modules) == bool(importlib.util.find_spec('gym'))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Gym has been unmaintained" not in result.stderr
+
+
 def test_missing_procgen_error_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "procgen", None)  # makes `import procgen` raise ImportError
     for make in (import_procgen, lambda: ProcgenVecEnv(num_envs=2), ProcgenEnv):
         with pytest.raises(ImportError) as error:
             make()
         message = str(error.value)
-        assert PROCGEN_INSTALL_COMMAND in message
+        assert procgen_install_hint() in message
         assert "numpy<2" in message
         assert "procgen-mirror" in message
+
+
+@pytest.mark.parametrize(
+    ("version", "system", "machine"),
+    [
+        ((3, 10, 13), "linux", "x86_64"),
+        ((3, 10, 13), "win32", "AMD64"),
+        ((3, 10, 13), "darwin", "arm64"),
+        ((3, 11, 7), "linux", "x86_64"),
+        ((3, 12, 1), "linux", "x86_64"),
+        ((3, 12, 1), "linux", "aarch64"),
+        ((3, 12, 1), "darwin", "x86_64"),
+        ((3, 13, 0), "linux", "x86_64"),
+    ],
+)
+def test_install_hint_follows_the_extra(
+    version: tuple[int, int, int], system: str, machine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """procgen_installable() agrees with the markers of pyproject.toml's procgen extra (where a wheel exists)."""
+    tomllib = pytest.importorskip("tomllib")
+    requirements = pytest.importorskip("packaging.requirements")
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    extra = [requirements.Requirement(line) for line in pyproject["project"]["optional-dependencies"]["procgen"]]
+    here = {"python_version": "{}.{}".format(*version), "sys_platform": system, "platform_machine": machine}
+    wheel_exists = any(requirement.marker is None or requirement.marker.evaluate(here) for requirement in extra)
+
+    monkeypatch.setattr(sys, "version_info", VersionInfo(*version))
+    monkeypatch.setattr(sys, "platform", system)
+    monkeypatch.setattr(platform, "machine", lambda: machine)
+    assert procgen_installable() == wheel_exists
+    hint = procgen_install_hint()
+    assert hint.startswith("pip install") if wheel_exists else hint.startswith("Procgen 0.10.7 has no build")
 
 
 @pytest.mark.parametrize(

@@ -187,8 +187,9 @@ def test_q_policy(model_class: type[DQN], tmp_path) -> None:
 
 
 def test_maxent_ppo_update_on_fruitbot() -> None:
-    pytest.importorskip("procgen", reason='Procgen is not installed (pip install "sb3-maxent[procgen]")')
-    from sb3_maxent.envs.procgen import make_procgen_vec_env
+    from sb3_maxent.envs.procgen import make_procgen_vec_env, procgen_install_hint
+
+    pytest.importorskip("procgen", reason=f"Procgen is not installed: {procgen_install_hint()}")
 
     env = make_procgen_vec_env(n_envs=4, seed=0)
     model = MaxEntPPO(ImpalaCnnPolicy, env, n_steps=8, batch_size=16, n_epochs=1, maxent_coef=0.3, seed=0, device="cpu")

@@ -32,10 +32,12 @@ from stable_baselines3.common.vec_env import VecEnv, VecNormalize, VecTransposeI
 import sb3_maxent
 from sb3_maxent import MaxEntPPO
 from sb3_maxent.common.schedules import ExponentialSchedule, LinearSchedule
+from sb3_maxent.envs.procgen import procgen_install_hint
 from sb3_maxent.soft_dqn import SoftDQN
 from sb3_maxent.zoo import config_dir, config_path, packaged_algos, register_zoo
 from sb3_maxent.zoo.cli import choose_config, main, small_replay_buffers_on_load
 from sb3_maxent.zoo.exp_manager import (
+    RL_ZOO_KEYS,
     MaxEntExperimentManager,
     convert_schedule_strings,
     resolve_policy_kwargs,
@@ -43,22 +45,7 @@ from sb3_maxent.zoo.exp_manager import (
 
 REPO = Path(__file__).resolve().parents[1]
 HAS_PROCGEN = all(importlib.util.find_spec(name) is not None for name in ("procgen", "gym3"))
-needs_procgen = pytest.mark.skipif(not HAS_PROCGEN, reason="FruitBot needs Procgen: pip install 'sb3-maxent[procgen]'")
-
-# Keys rl_zoo3 consumes itself (everything else is passed to the algorithm's constructor)
-ZOO_KEYS = {
-    "n_envs",
-    "n_timesteps",
-    "normalize",
-    "env_kwargs",
-    "env_wrapper",
-    "vec_env_wrapper",
-    "frame_stack",
-    "monitor_kwargs",
-    "callback",
-    "noise_type",
-    "noise_std",
-}
+needs_procgen = pytest.mark.skipif(not HAS_PROCGEN, reason=f"FruitBot needs Procgen: {procgen_install_hint()}")
 
 # Per-environment overrides that keep one training run to a few seconds (the shipped values otherwise)
 TINY_RUN: dict[str, dict[type, list[str]]] = {
@@ -150,7 +137,7 @@ def test_config_entries_are_valid_arguments(algo: str, env_id: str) -> None:
     path = config_path(algo)
     assert path is not None
     entry = yaml.safe_load(path.read_text())[env_id]
-    accepted = set(inspect.signature(ALGOS[algo].__init__).parameters) | ZOO_KEYS
+    accepted = set(inspect.signature(ALGOS[algo].__init__).parameters) | RL_ZOO_KEYS
     assert set(entry) - accepted == set()
     assert isinstance(entry["n_timesteps"], float | int)
     assert env_id in gym.registry
@@ -315,6 +302,24 @@ def test_two_workers_share_one_study(storage: str, tmp_path: Path) -> None:
         assert model.lr_schedule(1.0) == pytest.approx(params["learning_rate"])
 
 
+def test_optimize_makes_no_run_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """rl_zoo3 makes an empty `<env>_<n>` run folder for every -optimize worker; `enjoy` (latest run by default)
+    then finds no agent in it. Ours makes none: the next training is run 1, and enjoy loads it."""
+    # one short SoftDQN trial: 256 steps, a few hundred updates at most whatever the sampler draws
+    argv = ["train", "--algo", "soft_dqn", "--env", "GridWorld-v0", "-f", str(tmp_path), "--seed", "0", "-optimize"]
+    argv += ["--n-trials", "1", "-n", "256", "--n-evaluations", "1", "--eval-episodes", "2", "--sampler", "random"]
+    assert zoo(*argv, "--pruner", "none", "--no-optim-plots") == 0
+    assert [path.name for path in (tmp_path / "soft_dqn").iterdir() if path.is_dir()] == []
+    assert len(list((tmp_path / "soft_dqn").glob("report_GridWorld-v0_*.csv"))) == 1
+
+    path = tiny_train(tmp_path, "soft_dqn", "GridWorld-v0")
+    assert path == model_path(tmp_path, "soft_dqn", "GridWorld-v0", run=1)
+    capsys.readouterr()
+    enjoy = ["enjoy", "--algo", "soft_dqn", "--env", "GridWorld-v0", "-f", str(tmp_path), "--no-render", "-n", "9"]
+    assert zoo(*enjoy) == 0
+    assert f"Loading {path}" in capsys.readouterr().out
+
+
 # --------------------------------------------------------------------------------------------------
 # Pitfalls of rl_zoo3 with new algorithms
 # --------------------------------------------------------------------------------------------------
@@ -336,6 +341,22 @@ def test_enjoy_does_not_allocate_the_replay_buffer(tmp_path: Path) -> None:
 
     rc = zoo("enjoy", "--algo", "soft_dqn", "--env", "GridWorld-v0", "-f", str(tmp_path), "--no-render", "-n", "20")
     assert rc == 0
+
+
+def test_tensorboard_log_has_our_keys(tmp_path: Path) -> None:
+    """rl-zoo's -tb (TensorBoard is in the zoo extra): the event file holds MaxEntPPO's train/maxent_coef."""
+    pytest.importorskip("tensorboard", reason="TensorBoard is not installed: pip install 'sb3-maxent[zoo]'")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    # 4 rollouts of 2 x 32 steps: SB3 writes the train/ values of an update with the next rollout's
+    tiny_train(tmp_path, "maxent_ppo", "GridWorld-v0", "-tb", str(tmp_path / "tb"), "--hyperparams", "n_envs:2",
+               "n_steps:32", "batch_size:32")  # fmt: skip
+    (events,) = (tmp_path / "tb").rglob("events.out.tfevents.*")
+    accumulator = EventAccumulator(str(events))
+    accumulator.Reload()
+    scalars = accumulator.Tags()["scalars"]
+    assert {"train/maxent_coef", "train/maxent_bonus", "rollout/ep_rew_mean"} <= set(scalars)
+    assert accumulator.Scalars("train/maxent_coef")[-1].value == pytest.approx(0.01)  # zoo_configs/maxent_ppo.yml
 
 
 def test_schedule_strings_are_converted_for_our_keys(tmp_path: Path) -> None:
@@ -460,7 +481,69 @@ def test_procgen_missing_is_one_line(
     assert zoo(command, "--algo", "ppo", "--env", "FruitBot-v0") == 2
     stderr = capsys.readouterr().err
     assert len(stderr.splitlines()) == 1, stderr
-    assert "pip install 'sb3-maxent[procgen]'" in stderr
+    assert procgen_install_hint() in stderr
+
+
+MISSING_EXTRAS = {
+    "tensorboard": (["train", "--algo", "ppo", "--env", "GridWorld-v0", "-tb", "tb"], "pip install 'sb3-maxent[zoo]'"),
+    "wandb": (["train", "--algo", "ppo", "--env", "GridWorld-v0", "--track"], "pip install wandb"),
+    "pygame": (["enjoy", "--algo", "ppo", "--env", "GridWorld-v0", "-f", "nowhere"], "or pass --no-render"),
+}
+
+
+@pytest.mark.parametrize("module", sorted(MISSING_EXTRAS))
+def test_missing_extra_is_one_line(
+    module: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-tb, --track and rendering in enjoy name what to install, before rl_zoo3 starts."""
+    monkeypatch.setitem(sys.modules, module, None)  # what find_spec sees when the module is not installed
+    argv, fix = MISSING_EXTRAS[module]
+    assert zoo(*argv) == 2
+    stderr = capsys.readouterr().err
+    assert len(stderr.splitlines()) == 1, stderr
+    assert module in stderr.lower()
+    assert fix in stderr
+
+
+MISSPELT = {
+    # algorithm: (misspelt key, the key meant)
+    "maxent_ppo": ("maxent_coeff", "maxent_coef"),
+    "soft_dqn": ("temprature", "temperature"),
+    "ppo": ("n_env", "n_envs"),  # an rl-zoo key
+}
+
+
+@pytest.mark.parametrize("source", ["--hyperparams", "conf-file"])
+@pytest.mark.parametrize("algo", sorted(MISSPELT))
+def test_misspelt_hyperparameter_is_one_line(
+    algo: str, source: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key the algorithm does not take: one line with the key, the algorithm and the closest valid key, exit
+    code 2, before any folder, environment or model is made (rl_zoo3 alone ends in a TypeError traceback)."""
+    key, meant = MISSPELT[algo]
+    argv = ["train", "--algo", algo, "--env", "GridWorld-v0", "-f", str(tmp_path / "logs"), "-n", "64"]
+    if source == "--hyperparams":
+        argv += ["--hyperparams", f"{key}:1"]
+    else:
+        packaged = config_path(algo)
+        assert packaged is not None
+        entries = yaml.safe_load(packaged.read_text())
+        (tmp_path / "typo.yml").write_text(yaml.safe_dump({"GridWorld-v0": {**entries["GridWorld-v0"], key: 1}}))
+        argv += ["--conf-file", str(tmp_path / "typo.yml")]
+    assert zoo(*argv) == 2
+    stderr = capsys.readouterr().err
+    assert len(stderr.splitlines()) == 1, stderr
+    assert stderr.startswith("sb3-maxent train: error: unknown hyperparameter")
+    assert f"{key!r} for {algo} in {source if source == '--hyperparams' else tmp_path / 'typo.yml'}" in stderr
+    assert f"did you mean {meant!r}?" in stderr
+    assert not (tmp_path / "logs").exists()
+
+
+def test_command_line_argument_in_config_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert zoo("train", "--algo", "ppo", "--env", "GridWorld-v0", "--hyperparams", "seed:3") == 2
+    assert capsys.readouterr().err.endswith(
+        "'seed' in --hyperparams is set by rl-zoo's command line (--seed): remove it\n"
+    )
 
 
 def test_error_exit_code_of_the_entry_point() -> None:

@@ -19,9 +19,10 @@ sb3-maxent enjoy --algo maxent_ppo --env GridWorld-v0 -f logs --no-render -n 500
 # [optimize]
 # Two workers fill one Optuna study (2 short trials each, a demonstration: real searches use the full
 # budget and many more trials): here two processes on one machine, on several machines the same
-# command on each, with a storage they all reach
+# command on each, with a storage they all reach. --num-threads 1 gives each worker one PyTorch thread:
+# by default every worker starts one per core, and the workers slow each other down many times over
 for worker in 1 2; do
-  sb3-maxent train --algo soft_dqn --env GridWorld-v0 -optimize --seed "$worker" \
+  sb3-maxent train --algo soft_dqn --env GridWorld-v0 -optimize --seed "$worker" --num-threads 1 \
     --storage logs/soft_dqn_gridworld.log --study-name soft_dqn_gridworld \
     --n-trials 2 -n 2000 --n-evaluations 1 --eval-episodes 5 --no-optim-plots &
 done

@@ -27,7 +27,9 @@ Procgen is imported only when an environment is built: ``import sb3_maxent`` doe
 
 from __future__ import annotations
 
+import platform
 import struct
+import sys
 import warnings
 from collections.abc import Sequence
 from types import ModuleType
@@ -48,9 +50,14 @@ __all__ = [
     "import_procgen",
     "make_procgen_eval_vec_env",
     "make_procgen_vec_env",
+    "procgen_install_hint",
+    "procgen_installable",
 ]
 
 PROCGEN_INSTALL_COMMAND = 'pip install "sb3-maxent[procgen]"'
+# Where the procgen extra finds a wheel (the markers of pyproject.toml's `procgen` extra; tests/test_procgen.py
+# checks that the two agree): the official `procgen` 0.10.7 up to CPython 3.10, `procgen-mirror` for 3.11/3.12.
+PROCGEN_BUILDS = "CPython 3.10 (x86_64), CPython 3.11 and 3.12 (x86_64 Linux)"
 
 PROCGEN_ENV_NAMES: tuple[str, ...] = (
     "bigfish",
@@ -89,6 +96,22 @@ _MAX_INT32 = 2**31 - 1
 _LEVEL_OPTIONS = ("env_name", "num_levels", "start_level", "distribution_mode")
 
 
+def procgen_installable() -> bool:
+    """Whether the ``procgen`` extra has a Procgen build for this Python and platform (see :data:`PROCGEN_BUILDS`)."""
+    machine = platform.machine()
+    if sys.version_info < (3, 11):
+        return machine in ("x86_64", "AMD64")
+    return sys.version_info < (3, 13) and sys.platform == "linux" and machine == "x86_64"
+
+
+def procgen_install_hint() -> str:
+    """The command that installs Procgen, or, where the extra has no build for this Python, which Pythons have one."""
+    if procgen_installable():
+        return PROCGEN_INSTALL_COMMAND
+    here = f"CPython {sys.version_info.major}.{sys.version_info.minor} on {sys.platform} {platform.machine()}"
+    return f"Procgen 0.10.7 has no build for {here}; it installs on {PROCGEN_BUILDS}"
+
+
 def import_procgen() -> ModuleType:
     """
     Import and return the ``procgen`` module, or raise an ``ImportError`` that says how to install it.
@@ -99,12 +122,12 @@ def import_procgen() -> ModuleType:
         import procgen
     except ImportError as error:
         raise ImportError(
-            "The Procgen environments (FruitBot) need the `procgen` package. Install the extra with:\n"
-            f"    {PROCGEN_INSTALL_COMMAND}\n"
-            "On Python >= 3.11 the import name `procgen` comes from the PyPI package `procgen-mirror` "
-            "(the official `procgen` wheels stop before 3.11). Its compiled code is built against NumPy 1, "
-            'so the extra pins "numpy<2" (with NumPy 2 the import fails); it also installs `gym3` and '
-            f"imports the legacy `gym` package. Original error: {error}"
+            "The Procgen environments (FruitBot) need the `procgen` package:\n"
+            f"    {procgen_install_hint()}\n"
+            "On Python 3.11/3.12 the import name `procgen` comes from the PyPI package `procgen-mirror` "
+            "(the official `procgen` wheels stop before 3.11). Its compiled code is built against NumPy 1 "
+            "(it requires numpy<2: with NumPy 2 the import fails); it also installs `gym3` and imports the "
+            f"legacy `gym` package. Original error: {error}"
         ) from error
     return procgen
 

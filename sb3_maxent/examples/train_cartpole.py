@@ -1,4 +1,8 @@
-"""Train MaxEntPPO on CartPole-v1 and print a deterministic evaluation (the README's `make train`)."""
+"""Train MaxEntPPO on CartPole-v1 through the Python API and print a deterministic evaluation.
+
+``python -m sb3_maxent.examples.train_cartpole``; the README's ``make train`` is the rl-zoo counterpart
+(``sb3-maxent train`` on GridWorld-v0).
+"""
 
 from __future__ import annotations
 

@@ -4,9 +4,11 @@ Command line: rl_zoo3's own ``train`` / ``enjoy`` / plot scripts, with sb3-maxen
 ``sb3-maxent train ...`` (or ``python -m sb3_maxent.train ...``) accepts every flag of
 ``python -m rl_zoo3.train``; ``sb3-maxent enjoy ...`` every flag of ``python -m rl_zoo3.enjoy``. Before
 handing over, the command line is checked for the mistakes that would otherwise end in a traceback
-(unknown algorithm or environment, no configuration entry, Procgen not installed, no trained agent): each
-gives one line on stderr and exit code 2. ``--conf-file`` defaults to the configuration shipped with
-sb3-maxent when it has an entry for the environment (rl_zoo3's own file otherwise).
+(unknown algorithm or environment, no configuration entry, no trained agent, Procgen, TensorBoard for
+``-tb``, wandb for ``--track`` or pygame for rendering not installed), and so is every hyperparameter of
+the configuration (a key the algorithm does not take): each gives one line on stderr and exit code 2.
+``--conf-file`` defaults to the configuration shipped with sb3-maxent when it has an entry for the
+environment (rl_zoo3's own file otherwise).
 """
 
 from __future__ import annotations
@@ -97,11 +99,40 @@ def check_env(env_id: str, gym_packages: Sequence[str] = ()) -> None:
     from sb3_maxent.zoo.exp_manager import is_procgen
 
     if is_procgen(env_id):
+        from sb3_maxent.envs.procgen import procgen_install_hint
+
         missing = [name for name in ("procgen", "gym3") if importlib.util.find_spec(name) is None]
         if missing:
             raise ZooUsageError(
-                f"{env_id} needs Procgen ({', '.join(missing)} not installed): pip install 'sb3-maxent[procgen]'"
+                f"{env_id} needs Procgen ({', '.join(missing)} not installed): {procgen_install_hint()}"
             )
+
+
+def check_train_extras(tensorboard_log: str, track: bool) -> None:
+    """``-tb`` needs TensorBoard (in the ``zoo`` extra), ``--track`` needs Weights & Biases (optional, no extra)."""
+    if tensorboard_log and importlib.util.find_spec("tensorboard") is None:
+        raise ZooUsageError(f"-tb {tensorboard_log} needs TensorBoard (not installed): pip install 'sb3-maxent[zoo]'")
+    if track and importlib.util.find_spec("wandb") is None:
+        raise ZooUsageError("--track logs to Weights & Biases, which is not installed: pip install wandb")
+
+
+def check_render(env_id: str) -> None:
+    """
+    ``enjoy`` without ``--no-render`` asks for ``render_mode="human"``: an environment without that mode of its
+    own (ours draw ``rgb_array`` frames) is shown by gymnasium's HumanRendering wrapper, which needs pygame.
+    """
+    import gymnasium as gym
+    from gymnasium.envs.registration import load_env_creator
+
+    if importlib.util.find_spec("pygame") is not None:
+        return
+    entry_point = gym.spec(env_id).entry_point
+    creator = load_env_creator(entry_point) if isinstance(entry_point, str) else entry_point
+    if "human" not in getattr(creator, "metadata", {}).get("render_modes", []):
+        raise ZooUsageError(
+            f"showing {env_id} in a window needs pygame (not installed): pip install 'sb3-maxent[zoo]', "
+            "or pass --no-render"
+        )
 
 
 def _config_entries(path: Path) -> list[str]:
@@ -164,12 +195,26 @@ def train(argv: Sequence[str] | None = None) -> int:
     prog = f"{PROG} train"
     try:
         _register()
+        from sb3_maxent.zoo.storage import check_heartbeat, heartbeat_options, heartbeat_storage
+
+        own_options = heartbeat_options(prog)
+        heartbeat, argv = own_options.parse_known_args(argv)  # rl_zoo3 rejects options it does not know
         parser = _pre_parser()
         parser.add_argument("-conf", "--conf-file", default=None)
+        parser.add_argument("-tb", "--tensorboard-log", default="")
+        parser.add_argument("--track", action="store_true")
         known, _ = parser.parse_known_args(argv)
-        if not known.help:
+        if known.help:
+            print(own_options.format_help())
+        else:
+            if heartbeat.heartbeat_interval != 0:
+                try:
+                    check_heartbeat(heartbeat.heartbeat_interval, heartbeat.grace_period)
+                except ValueError as error:
+                    raise ZooUsageError(str(error)) from None
             check_algo(known.algo)
             check_env(known.env, known.gym_packages)
+            check_train_extras(known.tensorboard_log, known.track)
             conf_file = choose_config(known.algo, known.env, known.conf_file)
             if known.conf_file is None and conf_file is not None:
                 argv += ["--conf-file", conf_file]
@@ -179,12 +224,20 @@ def train(argv: Sequence[str] | None = None) -> int:
 
     import rl_zoo3.train
 
-    from sb3_maxent.zoo.exp_manager import MaxEntExperimentManager
+    from sb3_maxent.zoo.exp_manager import HyperparameterError, MaxEntExperimentManager
 
     # rl_zoo3's train() builds `ExperimentManager(...)` from its module namespace: ours adds the conversions
     # for our keys (schedules, policy classes) and the native Procgen vector env, and changes nothing else.
-    with _patched(rl_zoo3.train, "ExperimentManager", MaxEntExperimentManager):
-        _run_script(prog, argv, rl_zoo3.train.train)
+    # A database --storage gets Optuna's heartbeat, so that the trials of dead workers are run again.
+    with (
+        _patched(rl_zoo3.train, "ExperimentManager", MaxEntExperimentManager),
+        heartbeat_storage(heartbeat.heartbeat_interval, heartbeat.grace_period),
+    ):
+        try:
+            _run_script(prog, argv, rl_zoo3.train.train)
+        except HyperparameterError as error:  # raised before any folder, environment or model is made
+            print(f"{prog}: error: {error}", file=sys.stderr)
+            return EXIT_USAGE
     return 0
 
 
@@ -256,10 +309,13 @@ def enjoy(argv: Sequence[str] | None = None) -> int:
         parser.add_argument("--load-best", action="store_true")
         parser.add_argument("--load-checkpoint", type=int)
         parser.add_argument("--load-last-checkpoint", action="store_true")
+        parser.add_argument("--no-render", action="store_true")
         known, _ = parser.parse_known_args(argv)
         if not known.help:
             check_algo(known.algo)
             check_env(known.env, known.gym_packages)
+            if not known.no_render:
+                check_render(known.env)
             _check_model(known)
     except ZooUsageError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)

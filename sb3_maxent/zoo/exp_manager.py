@@ -13,10 +13,18 @@ Everything else (argument handling, callbacks, normalisation, Optuna, saving) st
 * Procgen environments (FruitBot) are built as one native ``ProcgenVecEnv`` (one C++ call per step for
   all environments) instead of ``n_envs`` single-env adapters in a ``DummyVecEnv``.
 * ``--trial-id 0`` loads the first trial of a study (rl_zoo3 2.9.2 tests the id for truth and skips it).
+* A hyperparameter that is neither an rl-zoo key nor an argument of the algorithm (``maxent_coeff``) raises
+  :class:`HyperparameterError`, one line naming the key, the algorithm and the closest valid key, before any
+  folder, environment or model is made (rl_zoo3 would end in the constructor's ``TypeError``).
+* ``-optimize`` makes no run folder: rl_zoo3 creates an empty ``<algo>/<env>_<n>/`` for every worker,
+  although the trials save nothing there, and those empty runs then hide the real ones from ``enjoy``'s
+  default ``--exp-id 0`` (the latest run).
 """
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import os
 import re
 import warnings
@@ -29,7 +37,7 @@ import gymnasium as gym
 import rl_zoo3.exp_manager
 from gymnasium import spaces
 from rl_zoo3.exp_manager import ExperimentManager
-from rl_zoo3.utils import get_class_by_name
+from rl_zoo3.utils import ALGOS, get_class_by_name
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
 from stable_baselines3.common.vec_env import VecEnv, VecFrameStack, VecMonitor, VecTransposeImage
@@ -50,6 +58,61 @@ PROCGEN_ENTRY_POINT = "sb3_maxent.envs.procgen:ProcgenEnv"
 
 # policy_kwargs entries that hold a class or a callable rather than data
 _CLASS_KEYS = ("features_extractor_class", "activation_fn", "optimizer_class")
+
+# Hyperparameter keys that rl_zoo3 consumes itself (ExperimentManager._preprocess_hyperparams and
+# _preprocess_action_noise); every other key is passed to the algorithm's constructor
+RL_ZOO_KEYS = frozenset(
+    {
+        "n_envs",
+        "n_timesteps",
+        "normalize",
+        "env_kwargs",
+        "env_wrapper",
+        "vec_env_wrapper",
+        "frame_stack",
+        "monitor_kwargs",
+        "callback",
+        "noise_type",
+        "noise_std",
+    }
+)
+# Constructor arguments that rl_zoo3 sets from its command line: in a configuration they would collide
+COMMAND_LINE_ARGUMENTS = {
+    "env": "--env",
+    "seed": "--seed",
+    "verbose": "--verbose",
+    "device": "--device",
+    "tensorboard_log": "-tb",
+}
+
+
+class HyperparameterError(ValueError):
+    """A configuration key that the algorithm does not take (a typo, most of the time); a one-line message."""
+
+
+def check_hyperparameter_keys(algo: str, algo_class: type, hyperparams: dict[str, Any], source: str) -> None:
+    """
+    Raise :class:`HyperparameterError` for the first key of ``hyperparams`` that is neither an rl-zoo key
+    (:data:`RL_ZOO_KEYS`) nor a constructor argument of ``algo_class`` (an algorithm whose constructor takes
+    ``**kwargs`` accepts any key). The message names the key, ``algo``, ``source`` and the closest valid key.
+    """
+    parameters = inspect.signature(algo_class).parameters  # the constructor's, without self
+    if any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters.values()):
+        return
+    valid = (set(parameters) - set(COMMAND_LINE_ARGUMENTS)) | RL_ZOO_KEYS
+    for key in hyperparams:
+        if key in COMMAND_LINE_ARGUMENTS:
+            raise HyperparameterError(
+                f"{key!r} in {source} is set by rl-zoo's command line ({COMMAND_LINE_ARGUMENTS[key]}): remove it"
+            )
+        if key not in valid:
+            close = difflib.get_close_matches(str(key), sorted(valid), n=1)
+            hint = (
+                f"did you mean {close[0]!r}?"
+                if close
+                else f"it is neither a {algo_class.__name__} argument nor an rl-zoo key"
+            )
+            raise HyperparameterError(f"unknown hyperparameter {key!r} for {algo} in {source}; {hint}")
 
 
 def convert_schedule_strings(hyperparams: dict[str, Any]) -> dict[str, Any]:
@@ -135,6 +198,10 @@ class MaxEntExperimentManager(ExperimentManager):
     def _preprocess_hyperparams(
         self, hyperparams: dict[str, Any]
     ) -> tuple[dict[str, Any], Callable | None, list[BaseCallback], Callable | None]:
+        custom = self.custom_hyperparams or {}
+        from_file = {key: value for key, value in hyperparams.items() if key not in custom}
+        check_hyperparameter_keys(self.algo, ALGOS[self.algo], custom, "--hyperparams")
+        check_hyperparameter_keys(self.algo, ALGOS[self.algo], from_file, f"{self.config} ({self.env_name.gym_id})")
         if "policy_kwargs" in hyperparams:
             hyperparams["policy_kwargs"] = resolve_policy_kwargs(hyperparams["policy_kwargs"])
         monitor_kwargs = hyperparams.get("monitor_kwargs")
@@ -142,7 +209,13 @@ class MaxEntExperimentManager(ExperimentManager):
             hyperparams["monitor_kwargs"] = {**monitor_kwargs, "info_keywords": tuple(monitor_kwargs["info_keywords"])}
         return super()._preprocess_hyperparams(hyperparams)
 
+    def create_log_folder(self) -> None:
+        if not self.optimize_hyperparameters:  # the trials save nothing (see the module docstring)
+            super().create_log_folder()
+
     def create_envs(self, n_envs: int, eval_env: bool = False, no_log: bool = False) -> VecEnv:
+        # With -optimize, setup_experiment() builds a logged environment only to read its action space
+        no_log = no_log or self.optimize_hyperparameters
         if not is_procgen(self.env_name.gym_id) or self.env_wrapper is not None:
             # Per-env gym wrappers need single environments: keep rl_zoo3's DummyVecEnv of adapters
             return super().create_envs(n_envs, eval_env=eval_env, no_log=no_log)
