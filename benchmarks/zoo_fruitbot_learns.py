@@ -113,7 +113,7 @@ def train(algo: str, seed: int, budget: int, log_folder: Path) -> dict[str, Any]
 def markdown(data: dict[str, Any]) -> str:
     rand = data["random"]
     lines = [
-        f"**Do the FruitBot configurations learn?** `sb3-maxent train` with each packaged FruitBot-v0 entry, "
+        f"`sb3-maxent train` with each packaged FruitBot-v0 entry, "
         f"{data['budget']:,d} steps, training only; *train return*: mean of the run's last 100 training episodes. "
         f"Uniform random policy on the same levels: **{rand['mean']:.2f}** (± {rand['standard_error']:.2f} standard "
         f"error, {rand['episodes']:,d} episodes, episode std {rand['episode_std']:.2f}).",
@@ -132,6 +132,8 @@ def markdown(data: dict[str, Any]) -> str:
             f"| {algo} | {len(runs)} | {per_seed} | {values.mean():.2f} ± {std:.2f} | {margin:+.2f} | {2 * std:.2f} "
             f"| {learns} |"
         )
+    if not data["runs"]:
+        return "\n".join([*lines, "| no run finished yet | | | | | | |", ""])
     lines += ["", "Commands:", "", "```bash", *sorted({run["command"] for run in data["runs"]}), "```", ""]
     return "\n".join(lines)
 

@@ -41,10 +41,15 @@ class MaxEntPPO(PPO):
     Two ways to carry the entropy (``maxent_mode``):
 
     * ``"one_step"`` (the paper): in every minibatch the advantage becomes A_t + beta * H_t and the value
-      target R_t + beta * H_t, with H_t the entropy of the *current* policy at s_t. A_t is SB3's advantage
-      after its optional per-minibatch normalisation, so beta is measured on the normalised-advantage scale.
+      target R_t + beta * H_t, with H_t the entropy of the *current* policy at s_t and A_t SB3's advantage
+      after its per-minibatch normalisation. The gradient flows through H_t, so in expectation the update is
+      PPO's with ``ent_coef=beta`` (plus zero-mean noise beta * H_t * grad log pi(a_t|s_t) and a detached
+      value bonus): **beta is on the ent_coef scale**. The paper's tuned 0.3 acts as ``ent_coef=0.3`` here and
+      keeps a FruitBot policy uniform; see the docs for the derivation.
     * ``"soft_return"`` (exact objective): beta * H(pi_old(.|s_t)) is added to r_t during collection, before
-      GAE (the critic learns the soft value), and beta * mean(H_t) is added to the objective in ``train()``.
+      GAE (the critic learns the soft value), and beta * mean(H_t) is added to the objective in ``train()``:
+      beta is both a reward bonus on the scale of the (normalised) rewards and an ``ent_coef``-scale
+      coefficient of grad H.
 
     All other arguments are PPO's (see :class:`stable_baselines3.PPO`).
 
@@ -62,8 +67,10 @@ class MaxEntPPO(PPO):
     :param ent_coef: Entropy *regularisation* coefficient, SB3's meaning (0.0 here: the maximum-entropy
         objective replaces it; both may be combined)
     :param maxent_coef: Temperature beta of the maximum-entropy objective (float >= 0 or a schedule of
-        progress_remaining). Default 0.1: the fastest of {0, 0.01, 0.1, 0.3, 1} on CartPole-v1 in both modes
-        (``benchmarks/beta_sweep.py``); the paper's tuned FruitBot value is 0.3.
+        progress_remaining), on the ``ent_coef`` scale in ``one_step`` mode. Default 0.01: the best one-step
+        beta by FruitBot train return at 311k steps among those measured (stage 1 of the docs' benchmarks; the
+        paper's 0.3 keeps the policy uniform), and as good as beta = 0 on CartPole-v1 and Pendulum-v1 in both
+        modes (``benchmarks/beta_sweep.py``).
     :param maxent_mode: ``"one_step"`` (the paper's approximation) or ``"soft_return"`` (exact objective)
     :param maxent_grad: ``one_step``: let the gradient flow through H_t inside the advantage (the paper);
         False detaches it. ``soft_return``: keep the exact beta * grad H term; False keeps only the
@@ -105,7 +112,7 @@ class MaxEntPPO(PPO):
         clip_range_vf: float | Schedule | None = None,
         normalize_advantage: bool = True,
         ent_coef: float = 0.0,
-        maxent_coef: float | Schedule = 0.1,
+        maxent_coef: float | Schedule = 0.01,
         maxent_mode: MaxEntMode = "one_step",
         maxent_grad: bool = True,
         vf_coef: float = 0.5,
