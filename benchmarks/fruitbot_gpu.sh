@@ -6,14 +6,14 @@
 # the same command with the same OUT continues where an interrupted one stopped.
 #
 #   bash benchmarks/fruitbot_gpu.sh                       # AGENT, OUT, DEVICE, THREADS may be overridden
-#   AGENT=maxent_soft_return:0.01 OUT=benchmarks/results/fruitbot_gpu_soft.json bash benchmarks/fruitbot_gpu.sh
+#   AGENT=maxent_soft_return:0.003 OUT=benchmarks/results/fruitbot_gpu_soft.json bash benchmarks/fruitbot_gpu.sh
 #
 # Sized for about 10 minutes of an H100/H200-class GPU (estimated, not yet measured: 12M frames in total,
 # about 3-4k frames/s per run); the log of each run is written beside OUT.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-AGENT=${AGENT:-maxent_one_step:0.01}
+AGENT=${AGENT:-maxent_one_step:0.003}  # stage 1 best so far (docs/benchmarks.md)
 OUT=${OUT:-benchmarks/results/fruitbot_gpu.json}
 DEVICE=${DEVICE:-cuda}
 THREADS=${THREADS:-2}

@@ -12,7 +12,7 @@ sb3-maxent train --algo ppo --env FruitBot-v0 --seed 0 --hyperparams ent_coef:0.
 # 2. PPO with entropy regularisation (ent_coef 0.01, zoo_configs/ppo.yml)
 sb3-maxent train --algo ppo --env FruitBot-v0 --seed 0 \
   --eval-freq 100000 --eval-episodes 50 --n-eval-envs 10 --eval-env-kwargs start_level:500 num_levels:500
-# 3. MaxEntPPO (maxent_coef 0.01 one-step, ent_coef 0, zoo_configs/maxent_ppo.yml)
+# 3. MaxEntPPO (maxent_coef 0.003 one-step, ent_coef 0, zoo_configs/maxent_ppo.yml)
 sb3-maxent train --algo maxent_ppo --env FruitBot-v0 --seed 0 \
   --eval-freq 100000 --eval-episodes 50 --n-eval-envs 10 --eval-env-kwargs start_level:500 num_levels:500
 # Test reward of the three agents (mean over the evaluations logged in evaluations.npz)
