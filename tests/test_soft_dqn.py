@@ -1,7 +1,9 @@
-"""SoftDQN: runs on every policy type, save/load, logging, temperature settings and their errors."""
+"""SoftDQN: runs on every policy type, save/load (and loading other algorithms' files), logging, temperature
+settings and their errors."""
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable
 from typing import Any
@@ -9,15 +11,24 @@ from typing import Any
 import numpy as np
 import pytest
 import torch as th
+from sb3_contrib import QRDQN
+from stable_baselines3 import DQN, PPO, SAC
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import FakeImageEnv, SimpleMultiObsEnv
 from stable_baselines3.common.logger import KVWriter, Logger, configure
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.utils import LinearSchedule
 
-from sb3_maxent.common import exponential_schedule, linear_schedule_from_rate
+from sb3_maxent import MaxEntPPO
+from sb3_maxent.common import exponential_schedule, linear_schedule, linear_schedule_from_rate
 from sb3_maxent.soft_dqn import SoftDQN
-from sb3_maxent.soft_dqn.soft_dqn import DEFAULT_TEMPERATURE
+from sb3_maxent.soft_dqn.soft_dqn import (
+    DEFAULT_TEMPERATURE_FINAL,
+    DEFAULT_TEMPERATURE_FRACTION,
+    DEFAULT_TEMPERATURE_INITIAL,
+)
 
 SMALL: dict[str, Any] = dict(
     learning_starts=50, buffer_size=1_000, batch_size=16, train_freq=4, target_update_interval=20, seed=0
@@ -146,7 +157,10 @@ def test_logging_keys(option: str) -> None:
     last = next(r for r in reversed(records) if "rollout/policy_entropy" in r)
     assert 0.0 <= last["rollout/policy_entropy"] <= math.log(2) + 1e-6
     if option == "default":
-        assert last["rollout/temperature"] == DEFAULT_TEMPERATURE
+        # annealed over the first 10% of the 600 steps, then constant at the final value
+        assert last["rollout/temperature"] == DEFAULT_TEMPERATURE_FINAL
+        first = next(r for r in records if "rollout/temperature" in r)
+        assert first["rollout/temperature"] > DEFAULT_TEMPERATURE_FINAL
 
 
 def assert_same_state(a: SoftDQN, b: SoftDQN) -> None:
@@ -204,26 +218,49 @@ def test_auto_temperature_is_saved_as_torch_variable(tmp_path) -> None:
     assert plain._get_torch_save_params() == (["policy", "policy.optimizer"], [])
 
 
+RANGE = r"must be a finite float in \(0, 1e\+08\]"
 BAD_INPUTS: dict[str, tuple[dict[str, Any], str]] = {
-    "zero temperature": (dict(temperature=0.0), "temperature must be a finite float > 0"),
-    "negative temperature": (dict(temperature=-1.0), "temperature must be a finite float > 0"),
-    "nan temperature": (dict(temperature=float("nan")), "temperature must be a finite float > 0"),
-    "inf temperature": (dict(temperature=math.inf), "temperature must be a finite float > 0"),
+    "zero temperature": (dict(temperature=0.0), "temperature " + RANGE),
+    "negative temperature": (dict(temperature=-1.0), "temperature " + RANGE),
+    "nan temperature": (dict(temperature=float("nan")), "temperature " + RANGE),
+    "inf temperature": (dict(temperature=math.inf), "temperature " + RANGE),
+    "temperature above MAX_TEMPERATURE": (dict(temperature=1e9), "temperature " + RANGE),
     "bool temperature": (dict(temperature=True), "temperature must be a float > 0"),
     "unknown string": (dict(temperature="boltzmann"), "'auto' or 'auto_<initial value>'"),
     "bad auto value": (dict(temperature="auto_x"), "'auto' or 'auto_<initial value>'"),
-    "zero auto value": (dict(temperature="auto_0"), "initial value of 'auto_0'"),
-    "schedule negative at end": (dict(temperature=lambda p: p - 0.5), r"temperature\(0.0\)"),
-    "schedule zero at start": (dict(temperature=lambda p: 1.0 - p), r"temperature\(1.0\)"),
+    "zero auto value": (dict(temperature="auto_0"), r"initial value of 'auto_0'\) must lie in .*\[1e-08, 1e\+08\]"),
+    "auto value below learned range": (dict(temperature="auto_1e-46"), r"must lie in the learned temperature's range"),
+    "auto value above learned range": (dict(temperature="auto_1e9"), r"must lie in the learned temperature's range"),
+    "schedule negative at end": (dict(temperature=lambda p: p - 0.5), r"temperature\(0.0\) " + RANGE),
+    "schedule zero at start": (dict(temperature=lambda p: 1.0 - p), r"temperature\(1.0\) " + RANGE),
+    "schedule above MAX_TEMPERATURE": (dict(temperature=exponential_schedule(1.0, 1e9)), r"temperature\(0.0\)"),
     "both ways": (dict(temperature=0.1, temperature_initial=1.0), "not both"),
-    "initial without final": (dict(temperature_initial=1.0), "needs both temperature_initial and temperature_final"),
-    "zero final": (dict(temperature_initial=1.0, temperature_final=0.0), "temperature_final must be"),
+    "both ways (fraction)": (dict(temperature="auto", temperature_fraction=0.5), "not both"),
+    "zero final": (dict(temperature_initial=1.0, temperature_final=0.0), "temperature_final " + RANGE),
+    "initial above MAX_TEMPERATURE": (dict(temperature_initial=1e9), "temperature_initial " + RANGE),
+    "annealing upward": (
+        dict(temperature_initial=0.1, temperature_final=1.0),
+        r"temperature_final=1.0 > temperature_initial=0.1 would anneal the temperature upward.*linear_schedule",
+    ),
+    "upward from the default initial": (
+        dict(temperature_final=2 * DEFAULT_TEMPERATURE_INITIAL),
+        rf"temperature_final={2 * DEFAULT_TEMPERATURE_INITIAL} > temperature_initial={DEFAULT_TEMPERATURE_INITIAL}",
+    ),
+    "upward to the default final": (
+        dict(temperature_initial=DEFAULT_TEMPERATURE_FINAL / 10),
+        rf"temperature_final={DEFAULT_TEMPERATURE_FINAL} > temperature_initial={DEFAULT_TEMPERATURE_FINAL / 10}",
+    ),
     "fraction > 1": (
         dict(temperature_initial=1.0, temperature_final=0.1, temperature_fraction=1.5),
         r"temperature_fraction must be a float in \(0, 1\]",
     ),
+    "fraction 0": (dict(temperature_fraction=0.0), r"temperature_fraction must be a float in \(0, 1\]"),
     "target entropy without auto": (dict(target_entropy=0.3), "only used with a learned temperature"),
+    "target entropy ratio without auto": (dict(target_entropy="auto_0.5"), "only used with a learned temperature"),
     "unknown target entropy": (dict(temperature="auto", target_entropy="max"), "target_entropy must be 'auto'"),
+    "target entropy ratio not a number": (dict(temperature="auto", target_entropy="auto_x"), "'auto_<ratio>'"),
+    "target entropy ratio 1": (dict(temperature="auto", target_entropy="auto_1"), r"ratio outside \(0, 1\)"),
+    "target entropy ratio 0": (dict(temperature="auto", target_entropy="auto_0"), r"ratio outside \(0, 1\)"),
     "target entropy above log|A|": (dict(temperature="auto", target_entropy=0.8), "strictly between 0 and log"),
     "double_q not bool": (dict(double_q="yes"), "double_q must be True or False"),
     "munchausen alpha > 1": (dict(munchausen_alpha=1.5), r"munchausen_alpha must be a float in \[0, 1\]"),
@@ -271,7 +308,25 @@ class TemperatureTrace(BaseCallback):
         return True
 
 
+DEFAULT_SCHEDULE = LinearSchedule(DEFAULT_TEMPERATURE_INITIAL, DEFAULT_TEMPERATURE_FINAL, DEFAULT_TEMPERATURE_FRACTION)
 SCHEDULES: dict[str, tuple[dict[str, Any], Callable[[float], float]]] = {
+    # no temperature argument: annealed like DQN's epsilon (1.0 -> 0.01 over the first 10%)
+    "default": ({}, DEFAULT_SCHEDULE),
+    # any of the three linear values alone, the others at their defaults (as DQN's exploration_* arguments)
+    "fraction only": (
+        dict(temperature_fraction=0.5),
+        LinearSchedule(DEFAULT_TEMPERATURE_INITIAL, DEFAULT_TEMPERATURE_FINAL, 0.5),
+    ),
+    "initial only": (
+        dict(temperature_initial=0.5),
+        LinearSchedule(0.5, DEFAULT_TEMPERATURE_FINAL, DEFAULT_TEMPERATURE_FRACTION),
+    ),
+    "final only": (
+        dict(temperature_final=0.05),
+        LinearSchedule(DEFAULT_TEMPERATURE_INITIAL, 0.05, DEFAULT_TEMPERATURE_FRACTION),
+    ),
+    "no annealing (initial == final)": (dict(temperature_initial=0.2, temperature_final=0.2), lambda p: 0.2),
+    "rising, explicitly": (dict(temperature=linear_schedule(0.1, 1.0, 0.5)), LinearSchedule(0.1, 1.0, 0.5)),
     "linear": (
         dict(temperature_initial=1.0, temperature_final=0.1, temperature_fraction=0.5),
         LinearSchedule(1.0, 0.1, 0.5),
@@ -329,3 +384,47 @@ def test_blog_annealing_numbers() -> None:
     assert schedule.end_fraction == pytest.approx(49_500 / 300_000) == pytest.approx(0.165)
     with pytest.raises(ValueError, match="rate must be non-zero and lead from start to end"):
         linear_schedule_from_rate(0.5, 0.005, 1e-5, 1000)
+
+
+# Files saved by other algorithms: SoftDQN.load refuses them with an error naming both (sb3_maxent.common.save_util)
+OTHER_ALGORITHMS: dict[str, tuple[type[BaseAlgorithm], str]] = {
+    "DQN": (DQN, "CartPole-v1"),
+    "QRDQN": (QRDQN, "CartPole-v1"),
+    "PPO": (PPO, "CartPole-v1"),
+    "MaxEntPPO": (MaxEntPPO, "CartPole-v1"),
+    "SAC": (SAC, "Pendulum-v1"),
+}
+
+
+@pytest.mark.parametrize("saved_by", list(OTHER_ALGORITHMS))
+def test_load_refuses_other_algorithms(saved_by: str, tmp_path) -> None:
+    algo, env_id = OTHER_ALGORITHMS[saved_by]
+    kwargs: dict[str, Any] = {"buffer_size": 100} if issubclass(algo, OffPolicyAlgorithm) else {}
+    algo("MlpPolicy", env_id, policy_kwargs=dict(net_arch=[8]), **kwargs).save(tmp_path / "model.zip")
+    message = (
+        rf"saved by {saved_by}, not by SoftDQN: it lacks SoftDQN's munchausen_alpha, temperature.*{saved_by}.load\(\)"
+    )
+    with pytest.raises(ValueError, match=message):
+        SoftDQN.load(tmp_path / "model.zip")
+    with pytest.raises(ValueError, match=message):
+        SoftDQN.load(str(tmp_path / "model"))  # SB3 adds the .zip suffix
+    with open(tmp_path / "model.zip", "rb") as file, pytest.raises(ValueError, match=message):
+        SoftDQN.load(file)
+
+
+class SubclassedSoftDQN(SoftDQN):
+    """A user's subclass: loads SoftDQN files (its fingerprint is SoftDQN's)."""
+
+
+def test_load_own_files_by_path_and_file_object(tmp_path) -> None:
+    model = SoftDQN("MlpPolicy", "CartPole-v1", policy_kwargs=dict(net_arch=[8]), **SMALL, temperature=0.2)
+    model.save(tmp_path / "model.zip")
+    for source in (tmp_path / "model.zip", str(tmp_path / "model")):
+        assert SoftDQN.load(source).temperature == 0.2
+    with open(tmp_path / "model.zip", "rb") as file:
+        file.seek(0)
+        loaded = SoftDQN.load(file)  # the check reads the archive, then rewinds the file for SB3's load()
+    assert_same_state(model, loaded)
+    assert SubclassedSoftDQN.load(tmp_path / "model.zip").temperature == 0.2
+    buffer = io.BytesIO((tmp_path / "model.zip").read_bytes())
+    assert_same_state(model, SoftDQN.load(buffer))

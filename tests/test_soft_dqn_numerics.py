@@ -11,14 +11,18 @@ import torch as th
 from gymnasium import spaces
 from scipy.stats import chisquare
 from stable_baselines3 import DQN
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.type_aliases import ReplayBufferSamples
-from stable_baselines3.dqn.policies import QNetwork
+from stable_baselines3.dqn.policies import DQNPolicy, QNetwork
 from torch.nn import functional as F
 
 from sb3_maxent.soft_dqn import SoftDQN
 from sb3_maxent.soft_dqn.soft_dqn import (
+    MAX_TEMPERATURE,
+    MIN_LEARNED_TEMPERATURE,
     boltzmann_log_policy,
+    boltzmann_log_policy_numpy,
     double_soft_value,
     entropy_from_log_policy,
     soft_value,
@@ -125,10 +129,14 @@ def np_target(variant: str, tau: float, with_discounts: bool, alpha: float = 0.9
         bootstrap = np_soft_value(Q_TARGET[next_states], tau)
     elif variant == "double":
         bootstrap = np_double_value(Q_ONLINE[next_states], Q_TARGET[next_states], tau)
-    else:  # munchausen
+    elif variant == "munchausen":
         log_pi = np.log(np_softmax(Q_TARGET[states], tau))[np.arange(len(BATCH)), actions]
         rewards = rewards + alpha * np.clip(tau * log_pi, l0, 0.0)
         bootstrap = np_munchausen_bootstrap(Q_TARGET[next_states], tau)
+    else:  # double_munchausen, the hybrid: M-term from the target network, double soft bootstrap
+        log_pi = np.log(np_softmax(Q_TARGET[states], tau))[np.arange(len(BATCH)), actions]
+        rewards = rewards + alpha * np.clip(tau * log_pi, l0, 0.0)
+        bootstrap = np_double_value(Q_ONLINE[next_states], Q_TARGET[next_states], tau)
     return rewards + discount * (1 - dones) * bootstrap
 
 
@@ -136,6 +144,7 @@ VARIANT_KWARGS: dict[str, dict[str, Any]] = {
     "plain": {},
     "double": {"double_q": True},
     "munchausen": {"munchausen_alpha": 0.9, "munchausen_l0": -1.0},
+    "double_munchausen": {"double_q": True, "munchausen_alpha": 0.9, "munchausen_l0": -1.0},
 }
 
 
@@ -216,15 +225,23 @@ def test_large_temperature_limit() -> None:
     np.testing.assert_allclose(value.numpy(), Q_TARGET.mean(axis=1), rtol=0, atol=2e-3)
 
 
-EXTREME_TAUS = [1e-6, 1e-3, 1.0, 1e3]
+# The issue's temperatures (1e-46 and 1e-300 round to 0 in float32) plus 1e-3, with Q-values up to +-1e6
+EXTREME_TAUS = [1e-300, 1e-46, 1e-6, 1e-3, 1.0, 1e3]
 EXTREME_VARIANTS: dict[str, dict[str, Any]] = {**VARIANT_KWARGS, "auto": {}}
 
 
 @pytest.mark.parametrize("tau", EXTREME_TAUS)
 @pytest.mark.parametrize("variant", list(EXTREME_VARIANTS))
 def test_extreme_values_stay_finite(variant: str, tau: float, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Q-values up to +-1e6 with tau from 1e-6 to 1e3: targets, loss, gradients and samples are finite."""
+    """
+    Q-values up to +-1e6 with tau from 1e-300 to 1e3: targets, loss, gradients and samples are finite. A learned
+    temperature must start inside [MIN_LEARNED_TEMPERATURE, MAX_TEMPERATURE]: outside, a ValueError before any step.
+    """
     temperature = f"auto_{tau}" if variant == "auto" else tau
+    if variant == "auto" and not MIN_LEARNED_TEMPERATURE <= tau <= MAX_TEMPERATURE:
+        with pytest.raises(ValueError, match="must lie in the learned temperature's range"):
+            make_linear_model(temperature=temperature)
+        return
     model = make_linear_model(temperature=temperature, **EXTREME_VARIANTS[variant])
     rng = np.random.default_rng(0)
     huge = rng.choice([-1e6, -3e5, 0.0, 2e5, 1e6], size=(N_STATES, N_ACTIONS))
@@ -232,10 +249,11 @@ def test_extreme_values_stay_finite(variant: str, tau: float, monkeypatch: pytes
     set_q_table(model.q_net_target, huge[::-1].copy())
     fill_buffer(model)
     losses: list[th.Tensor] = []
+    targets: list[th.Tensor] = []
     huber = F.smooth_l1_loss
 
     def spy(prediction: th.Tensor, target: th.Tensor, *args, **kwargs) -> th.Tensor:
-        assert th.isfinite(target).all(), target
+        targets.append(target.detach().clone())
         loss = huber(prediction, target, *args, **kwargs)
         losses.append(loss.detach())
         return loss
@@ -243,6 +261,7 @@ def test_extreme_values_stay_finite(variant: str, tau: float, monkeypatch: pytes
     monkeypatch.setattr(F, "smooth_l1_loss", spy)
     model.train(gradient_steps=2, batch_size=len(BATCH))
     assert losses
+    assert all(th.isfinite(target).all() for target in targets), targets
     assert all(th.isfinite(loss) for loss in losses)
     for parameter in model.policy.parameters():
         assert parameter.grad is None or th.isfinite(parameter.grad).all()
@@ -255,6 +274,50 @@ def test_extreme_values_stay_finite(variant: str, tau: float, monkeypatch: pytes
     assert np.isfinite(model.logger.name_to_value["train/soft_value"])
     actions, _ = model.predict(np.eye(N_STATES, dtype=np.float32), deterministic=False)
     assert actions.shape == (N_STATES,)
+    if tau <= 1e-6 and variant != "auto":
+        # tau -> 0: the target (with the table set above, before any update) is DQN's max target (double: Double
+        # DQN's, ties shared), computed in float64 from the table itself; the soft value exceeds the max by at most
+        # tau log|A|, and float32's spacing at 1e6 is 0.0625
+        with th.no_grad():
+            set_q_table(model.q_net, huge)
+            set_q_table(model.q_net_target, huge[::-1].copy())
+            target, _ = model._compute_target(hand_batch(with_discounts=False), tau)
+        np.testing.assert_allclose(target.numpy().ravel(), zero_temperature_target(huge, variant), rtol=0, atol=0.2)
+
+
+def greedy_limit(q: np.ndarray) -> np.ndarray:
+    """lim_{tau -> 0} softmax(q / tau): uniform over the maximal entries of each row, 0 elsewhere."""
+    is_max = q == q.max(axis=1, keepdims=True)
+    return is_max / is_max.sum(axis=1, keepdims=True)
+
+
+def zero_temperature_target(table: np.ndarray, variant: str) -> np.ndarray:
+    """The tau -> 0 limit of the target on BATCH (1-step discounts) with Q_online = table, Q_target = table[::-1]."""
+    q_online, q_target = table, table[::-1]
+    states, actions, rewards, next_states, dones, _ = (np.array(c) for c in zip(*BATCH, strict=True))
+    if variant in ("double", "double_munchausen"):
+        bootstrap = (greedy_limit(q_online[next_states]) * q_target[next_states]).sum(axis=1)
+    else:
+        bootstrap = q_target[next_states].max(axis=1)
+    rewards = rewards.astype(np.float64)
+    if variant in ("munchausen", "double_munchausen"):
+        # tau log pi(a|s) -> 0 for a maximal action (tau log(1/k) with k ties), -inf (clipped to l0 = -1) otherwise
+        maximal = q_target[states, actions] == q_target[states].max(axis=1)
+        rewards = rewards + 0.9 * np.where(maximal, 0.0, -1.0)
+    return rewards + GAMMA * (1 - dones) * bootstrap
+
+
+@pytest.mark.parametrize("tau", [1e-300, 1e-46, 1e-45, 1e-39])
+def test_temperature_below_float32_is_the_exact_limit(tau: float) -> None:
+    """tau that float32 rounds to 0 or to a subnormal: the max and the greedy policy, ties sharing the mass."""
+    q = th.tensor([[1e6, -1e6, 1e6 - 1.0], [-1e6, -1e6, -1e6], [0.0, 5e5, -5e5], [2.0, 2.0, 1.0]])
+    np.testing.assert_array_equal(soft_value(q, tau).ravel().numpy(), q.max(1).values.numpy())
+    expected_pi = np.array([[1, 0, 0], [1 / 3, 1 / 3, 1 / 3], [0, 1, 0], [0.5, 0.5, 0]])
+    np.testing.assert_allclose(boltzmann_log_policy(q, tau).exp().numpy(), expected_pi, rtol=1e-6, atol=0)
+    # E_pi[Q] of the tied row sums three float32 thirds of -1e6: within float32's spacing at 1e6 (0.0625)
+    np.testing.assert_allclose(double_soft_value(q, q, tau).ravel().numpy(), q.max(1).values.numpy(), rtol=0, atol=0.07)
+    numpy_log_pi = boltzmann_log_policy_numpy(q.numpy().astype(np.float64), tau)
+    np.testing.assert_allclose(np.exp(numpy_log_pi), expected_pi, rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("tau", [*EXTREME_TAUS, 1e-30, 1e-45])
@@ -319,3 +382,77 @@ def test_deterministic_predict_is_argmax() -> None:
     single, _ = model.predict(np.eye(N_STATES, dtype=np.float32)[1], deterministic=True)
     assert single.shape == ()
     assert int(single) == Q_ONLINE[1].argmax()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The learned temperature stays inside [MIN_LEARNED_TEMPERATURE, MAX_TEMPERATURE]
+# ---------------------------------------------------------------------------------------------------------------
+class FixedQNetwork(QNetwork):
+    """Q(s, .) = a fixed row for every state: the parameters only enter times 0, so training never moves it."""
+
+    row: th.Tensor
+
+    def __init__(self, *args: Any, row: list[float], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.register_buffer("row", th.tensor([row], dtype=th.float32))
+
+    def forward(self, obs: th.Tensor) -> th.Tensor:
+        return self.row + 0.0 * super().forward(obs)
+
+
+class FixedQPolicy(DQNPolicy):
+    def __init__(self, *args: Any, row: list[float], **kwargs: Any) -> None:
+        self.row = row
+        super().__init__(*args, **kwargs)
+
+    def make_q_net(self) -> QNetwork:
+        net_args = self._update_features_extractor(self.net_args, features_extractor=None)
+        return FixedQNetwork(**net_args, row=self.row).to(self.device)
+
+
+class TemperatureTrace(BaseCallback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.temperatures: list[float] = []
+
+    def _on_step(self) -> bool:
+        assert isinstance(self.model, SoftDQN)
+        self.temperatures.append(self.model._current_temperature())
+        return True
+
+
+FIXED_ROWS: dict[str, tuple[list[float], float]] = {
+    # exact ties: the entropy is log|A| > target at every step, so log tau only ever falls
+    "exact ties": ([0.5, 0.5, 0.5], MIN_LEARNED_TEMPERATURE),
+    # gaps of 1e12: the policy is greedy (entropy 0 < target) at every temperature up to 1e8, so log tau only rises
+    "huge gaps": ([0.0, -1e12, -1e12], MAX_TEMPERATURE),
+}
+
+
+@pytest.mark.parametrize("case", list(FIXED_ROWS))
+def test_learned_temperature_stays_in_range(case: str) -> None:
+    row, bound = FIXED_ROWS[case]
+    model = SoftDQN(
+        FixedQPolicy,
+        OneHotEnv(),
+        temperature="auto_1.0",
+        target_entropy="auto_0.5",
+        learning_rate=0.5,  # Adam moves log tau by about 0.5 per update: past either bound (|log| = 18.4) in ~40
+        learning_starts=0,
+        train_freq=1,
+        batch_size=8,
+        policy_kwargs=dict(net_arch=[], row=row),
+        seed=0,
+    )
+    trace = TemperatureTrace()
+    model.learn(150, callback=trace)
+    temperatures = np.array(trace.temperatures)
+    assert model.log_temperature is not None
+    print(f"{case}: temperature from {temperatures[0]:.3g} to {temperatures[-1]:.3g} (bound {bound:g})")
+    assert np.isfinite(temperatures).all()
+    assert (temperatures >= MIN_LEARNED_TEMPERATURE * (1 - 1e-6)).all()
+    assert (temperatures <= MAX_TEMPERATURE * (1 + 1e-6)).all()
+    # the clamp is what stopped it: the last 50 steps sit at the bound
+    np.testing.assert_allclose(temperatures[-50:], bound, rtol=1e-6)
+    assert np.isfinite(model.logger.name_to_value["train/loss"])
+    assert np.isfinite(model.logger.name_to_value["train/soft_value"])

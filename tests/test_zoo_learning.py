@@ -16,12 +16,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import yaml
 from rl_zoo3.utils import ALGOS
 
+from sb3_maxent.common.evaluation import evaluate_success
 from sb3_maxent.envs.procgen import procgen_install_hint
 from sb3_maxent.zoo import register_zoo
 from sb3_maxent.zoo.cli import main
@@ -36,18 +36,7 @@ OFF_POLICY = {"dqn", "soft_dqn", "sac"}
 def success_rate(model_path: Path, algo: str, env_id: str) -> float:
     register_zoo()
     model = ALGOS[algo].load(model_path, device="cpu", **({"buffer_size": 1} if algo in OFF_POLICY else {}))
-    env = gym.make(env_id)
-    successes = []
-    for episode in range(N_EVAL_EPISODES):
-        observation, _ = env.reset(seed=episode)
-        done = False
-        while not done:
-            action, _ = model.predict(observation, deterministic=True)
-            observation, _, terminated, truncated, info = env.step(int(action))
-            done = terminated or truncated
-        successes.append(bool(info["is_success"]))
-    env.close()
-    return float(np.mean(successes))
+    return evaluate_success(model, env_id, n_episodes=N_EVAL_EPISODES)
 
 
 @pytest.mark.slow

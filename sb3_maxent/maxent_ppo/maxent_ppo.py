@@ -21,6 +21,7 @@ from stable_baselines3.common.utils import explained_variance, obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
 from torch.nn import functional as F
 
+from sb3_maxent.common.save_util import CheckedLoad
 from sb3_maxent.common.schedules import Schedule, check_coefficient, to_schedule
 from sb3_maxent.common.torch_layers import ImpalaCnnPolicy
 
@@ -30,7 +31,7 @@ MaxEntMode = Literal["one_step", "soft_return"]
 MAXENT_MODES: tuple[str, ...] = ("one_step", "soft_return")
 
 
-class MaxEntPPO(PPO):
+class MaxEntPPO(CheckedLoad, PPO):
     """
     Maximum-entropy Proximal Policy Optimization (clip version).
 
@@ -52,6 +53,11 @@ class MaxEntPPO(PPO):
       coefficient of grad H.
 
     All other arguments are PPO's (see :class:`stable_baselines3.PPO`).
+
+    ``MaxEntPPO.load()`` refuses a file saved by another algorithm (``PPO`` included: its file has no beta, and
+    loading it here would add an entropy bonus PPO never trained with) with a ``ValueError`` naming both
+    (:class:`sb3_maxent.common.save_util.CheckedLoad`); to start from PPO weights, build a ``MaxEntPPO`` and
+    ``set_parameters(PPO.load(path).get_parameters())``.
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, ...)
     :param env: The environment to learn from (if registered in Gym, can be str)

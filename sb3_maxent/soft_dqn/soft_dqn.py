@@ -18,21 +18,54 @@ from stable_baselines3.common.utils import ConstantSchedule, LinearSchedule, pol
 from stable_baselines3.dqn.policies import CnnPolicy, DQNPolicy, MlpPolicy, MultiInputPolicy
 from torch.nn import functional as F
 
-from sb3_maxent.common.schedules import Schedule, check_coefficient, to_schedule
+from sb3_maxent.common.save_util import CheckedLoad
+from sb3_maxent.common.schedules import Schedule, check_coefficient
 from sb3_maxent.common.torch_layers import ImpalaCnnQPolicy
 
 SelfSoftDQN = TypeVar("SelfSoftDQN", bound="SoftDQN")
 
-#: Temperature used when neither ``temperature`` nor ``temperature_initial``/``temperature_final`` is given:
-#: the Munchausen-DQN paper's value for Atari with rewards clipped to [-1, 1].
-DEFAULT_TEMPERATURE = 0.03
-#: ``temperature_fraction`` when only ``temperature_initial`` and ``temperature_final`` are given
-#: (DQN's ``exploration_fraction`` default).
+#: Default temperature (no temperature argument): annealed linearly, as DQN anneals epsilon, from
+#: ``DEFAULT_TEMPERATURE_INITIAL`` to ``DEFAULT_TEMPERATURE_FINAL`` over the first ``DEFAULT_TEMPERATURE_FRACTION``
+#: of training. Each of ``temperature_initial``, ``temperature_final`` and ``temperature_fraction`` overrides its
+#: own default, like DQN's ``exploration_initial_eps``, ``exploration_final_eps`` and ``exploration_fraction``.
+#: Chosen from measurements against DQN's defaults (docs/algos/soft_dqn.md, "Default temperature"); the final
+#: value is the Munchausen-DQN paper's temperature, the former constant default.
+DEFAULT_TEMPERATURE_INITIAL = 1.0
+DEFAULT_TEMPERATURE_FINAL = 0.03
+#: DQN's ``exploration_fraction`` default
 DEFAULT_TEMPERATURE_FRACTION = 0.1
-#: Initial temperature of ``temperature="auto"`` (SAC's initial ``ent_coef`` for ``"auto"``).
-DEFAULT_AUTO_TEMPERATURE = 1.0
-#: ``target_entropy="auto"`` is this fraction of the uniform policy's entropy log|A| (SAC-discrete's choice).
-AUTO_TARGET_ENTROPY_SCALE = 0.98
+#: Initial value of ``temperature="auto"``. Not SAC's 1.0: soft Q-learning has no separate actor, so the
+#: temperature enters every Q-value (about tau * log|A| / (1 - gamma) of entropy bonus), and an inflated start
+#: must be unlearned at the target network's pace; at 1.0 the GridWorld agent still avoided its goal after
+#: 3e4 steps (docs/algos/soft_dqn.md, "Learned temperature"). ``"auto_<x>"`` starts at x.
+DEFAULT_AUTO_TEMPERATURE = 0.1
+#: ``target_entropy="auto"`` is this fraction of the uniform policy's entropy log|A| (``"auto_<ratio>"`` sets
+#: another). SAC-discrete uses 0.98 and CleanRL's discrete SAC 0.89, for an actor beside the critic; here the
+#: Boltzmann policy of Q is the policy, and on GridWorld 0.98 failed a seed where 0.3-0.89 all succeeded
+#: (docs/algos/soft_dqn.md, "Learned temperature").
+AUTO_TARGET_ENTROPY_RATIO = 0.5
+#: Largest accepted temperature, fixed or scheduled, and upper end of a learned one: the Boltzmann policy of
+#: Q-values up to 1e6 apart is then within 1% of uniform, so larger values change nothing but the soft value's
+#: tau * log|A| term, which would overflow float32 eventually.
+MAX_TEMPERATURE = 1e8
+#: Lower end of a learned temperature (``log_temperature`` is clamped to [log MIN, log MAX] after each step):
+#: below it float32 Q-values of order 1 are already greedy (relative spacing 6e-8), and a log-temperature
+#: driven lower (e.g. by exact Q ties, whose entropy log|A| stays above any target) would take ever longer
+#: to come back, then underflow exp() to 0.
+MIN_LEARNED_TEMPERATURE = 1e-8
+_LOG_TEMPERATURE_RANGE = (math.log(MIN_LEARNED_TEMPERATURE), math.log(MAX_TEMPERATURE))
+
+# Temperatures below float32's smallest normal number are computed at that number: the soft value and the
+# Boltzmann policy are then their exact tau -> 0 limits (max, greedy with ties shared) to float32 precision,
+# where float32(tau) would round to 0 (or lose bits) and make 0 / 0 = NaN.
+_FLOAT32_TINY = float(th.finfo(th.float32).tiny)
+
+
+def _computable(temperature: float | th.Tensor) -> float | th.Tensor:
+    """``temperature``, raised to float32's smallest normal number when it is smaller (see ``_FLOAT32_TINY``)."""
+    if isinstance(temperature, th.Tensor):
+        return temperature.clamp(min=_FLOAT32_TINY)
+    return temperature if temperature >= _FLOAT32_TINY else _FLOAT32_TINY
 
 
 def soft_value(q_values: th.Tensor, temperature: float | th.Tensor) -> th.Tensor:
@@ -41,12 +74,15 @@ def soft_value(q_values: th.Tensor, temperature: float | th.Tensor) -> th.Tensor
 
     Computed as ``m + tau * logsumexp((Q - m) / tau)`` with ``m = max_a Q(s, a)``: the log-sum-exp term lies in
     [0, log|A|], so the result is finite for any finite Q and tau > 0 (no overflow of Q / tau when tau is tiny
-    and Q huge) and tends to ``max_a Q(s, a)`` as tau -> 0.
+    and Q huge) and tends to ``max_a Q(s, a)`` as tau -> 0. A tau below float32's smallest normal number
+    (e.g. 1e-46, which float32 rounds to 0) is computed at that number: the result is then ``max_a Q(s, a)``
+    to float32 precision, the exact limit.
 
     :param q_values: Q(s, .), shape (batch, n_actions)
     :param temperature: tau > 0
     :return: V(s), shape (batch, 1)
     """
+    temperature = _computable(temperature)
     q_max = q_values.max(dim=1, keepdim=True).values
     # logsumexp written out: after the shift the largest term is exp(0) = 1, so the sum is >= 1 and its log
     # finite; torch.logsumexp would shift by the maximum a second time (a third slower on small batches).
@@ -56,12 +92,14 @@ def soft_value(q_values: th.Tensor, temperature: float | th.Tensor) -> th.Tensor
 def boltzmann_log_policy(q_values: th.Tensor, temperature: float | th.Tensor) -> th.Tensor:
     """
     log pi(a|s) of the Boltzmann policy pi = softmax(Q(s, .) / tau), shifted by max_a Q(s, a) before the
-    division so that Q / tau never overflows.
+    division so that Q / tau never overflows; a tau below float32's smallest normal number is computed at that
+    number (the greedy limit, ties sharing the probability).
 
     :param q_values: Q(s, .), shape (batch, n_actions)
     :param temperature: tau > 0
     :return: log pi(.|s), shape (batch, n_actions); -inf only where pi(a|s) underflows exactly to 0
     """
+    temperature = _computable(temperature)
     q_max = q_values.max(dim=1, keepdim=True).values
     return th.log_softmax((q_values - q_max) / temperature, dim=1)
 
@@ -85,7 +123,7 @@ _FLOAT64_MIN = float(np.finfo(np.float64).min)
 
 def boltzmann_log_policy_numpy(q_values: np.ndarray, temperature: float) -> np.ndarray:
     """:func:`boltzmann_log_policy` for NumPy arrays (used per env step, where torch's per-op cost dominates)."""
-    scaled = (q_values - q_values.max(axis=1, keepdims=True)) / temperature
+    scaled = (q_values - q_values.max(axis=1, keepdims=True)) / max(temperature, _FLOAT64_TINY)
     return scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
 
 
@@ -113,9 +151,21 @@ def double_soft_value(
     :param temperature: tau > 0
     :return: V(s), shape (batch, 1)
     """
+    temperature = _computable(temperature)
     log_pi = boltzmann_log_policy(q_values_online, temperature)
     expected_q = (log_pi.exp() * q_values_target).sum(dim=1, keepdim=True)
     return expected_q + temperature * entropy_from_log_policy(log_pi).unsqueeze(1)
+
+
+def _check_temperature(name: str, value: float) -> float:
+    """``value`` as a float if it lies in (0, MAX_TEMPERATURE], else a ValueError naming ``name``."""
+    temperature = check_coefficient(name, value, allow_zero=False, valid=f"a finite float in (0, {MAX_TEMPERATURE:g}]")
+    if temperature > MAX_TEMPERATURE:
+        raise ValueError(
+            f"{name} must be a finite float in (0, {MAX_TEMPERATURE:g}], got {value!r}: above {MAX_TEMPERATURE:g} "
+            "(MAX_TEMPERATURE) the Boltzmann policy of Q-values up to 1e6 apart is uniform to within 1%"
+        )
+    return temperature
 
 
 def _auto_initial_temperature(temperature: object) -> float | None:
@@ -130,13 +180,35 @@ def _auto_initial_temperature(temperature: object) -> float | None:
             initial = float(temperature[len("auto_") :])
         except ValueError:
             raise ValueError(f"temperature as a string must be {valid}, got {temperature!r}") from None
-        return check_coefficient(f"temperature (initial value of {temperature!r})", initial, allow_zero=False)
+        low, high = MIN_LEARNED_TEMPERATURE, MAX_TEMPERATURE
+        if not (math.isfinite(initial) and low <= initial <= high):
+            raise ValueError(
+                f"temperature (initial value of {temperature!r}) must lie in the learned temperature's range "
+                f"[{low:g}, {high:g}] (MIN_LEARNED_TEMPERATURE, MAX_TEMPERATURE), got {initial!r}"
+            )
+        return initial
     raise ValueError(
         f"temperature must be a float > 0, a schedule of progress_remaining, or {valid}, got {temperature!r}"
     )
 
 
-class SoftDQN(DQN):
+def _target_entropy_ratio(target_entropy: str) -> float:
+    """The fraction of log|A| named by ``target_entropy="auto"`` / ``"auto_<ratio>"``, checked."""
+    if target_entropy == "auto":
+        return AUTO_TARGET_ENTROPY_RATIO
+    valid = "'auto', 'auto_<ratio>' with 0 < ratio < 1 (a fraction of log|A|, e.g. 'auto_0.5') or a float in nats"
+    if not target_entropy.startswith("auto_"):
+        raise ValueError(f"target_entropy must be {valid}, got {target_entropy!r}")
+    try:
+        ratio = float(target_entropy[len("auto_") :])
+    except ValueError:
+        raise ValueError(f"target_entropy must be {valid}, got {target_entropy!r}") from None
+    if not 0 < ratio < 1:
+        raise ValueError(f"target_entropy must be {valid}, got {target_entropy!r} (ratio outside (0, 1))")
+    return ratio
+
+
+class SoftDQN(CheckedLoad, DQN):
     """
     Soft Deep Q-Network (soft Q-learning with SB3's DQN machinery).
 
@@ -155,12 +227,22 @@ class SoftDQN(DQN):
 
     Temperature, three mutually exclusive ways (a conflict raises ``ValueError``):
 
-    * ``temperature``: a float > 0, a schedule of SB3's ``progress_remaining`` (see
+    * nothing: linear annealing from :data:`DEFAULT_TEMPERATURE_INITIAL` to :data:`DEFAULT_TEMPERATURE_FINAL`
+      over the first :data:`DEFAULT_TEMPERATURE_FRACTION` of training, as DQN anneals epsilon, so that swapping
+      ``DQN`` for ``SoftDQN`` explores near-uniformly first and greedily later, like DQN's defaults;
+    * ``temperature_initial`` / ``temperature_final`` / ``temperature_fraction``: the same linear annealing with
+      any of its three values changed (DQN's ``exploration_initial_eps`` / ``exploration_final_eps`` /
+      ``exploration_fraction`` for the temperature); annealing upward (final > initial) is a ``ValueError``;
+    * ``temperature``: a float, a schedule of SB3's ``progress_remaining`` (see
       :mod:`sb3_maxent.common.schedules`, e.g. ``exponential_schedule(0.5, 0.005)``), or ``"auto"`` /
-      ``"auto_<initial>"`` to learn log(temperature) so that the policy entropy tracks ``target_entropy``;
-    * ``temperature_initial`` + ``temperature_final`` (+ ``temperature_fraction``): linear annealing,
-      DQN's ``exploration_initial_eps``/``exploration_final_eps``/``exploration_fraction`` for the temperature;
-    * nothing: a constant :data:`DEFAULT_TEMPERATURE`.
+      ``"auto_<initial>"`` to learn log(temperature) so that the policy entropy tracks ``target_entropy``.
+
+    Fixed and scheduled temperatures lie in (0, :data:`MAX_TEMPERATURE`]; those below float32's smallest normal
+    number are computed at it (the exact greedy limit). A learned temperature is clamped to
+    [:data:`MIN_LEARNED_TEMPERATURE`, :data:`MAX_TEMPERATURE`].
+
+    Loading a file saved by another algorithm (``SoftDQN.load("dqn.zip")``) raises a ``ValueError`` that names
+    both (:class:`sb3_maxent.common.save_util.CheckedLoad`).
 
     :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, or a ``DQNPolicy`` subclass)
     :param env: The environment to learn from (if registered in Gym, can be str); its action space must be Discrete
@@ -185,18 +267,21 @@ class SoftDQN(DQN):
     :param n_steps: When n_step > 1, uses n-step return (with the NStepReplayBuffer): the bootstrap is then
         discounted by the buffer's per-sample ``discounts`` (gamma^n, shorter at episode ends)
     :param target_update_interval: update the target network every ``target_update_interval`` environment steps.
-    :param temperature: Temperature tau > 0 of the Boltzmann policy and of the soft value: a float, a schedule
-        of progress_remaining, ``"auto"`` (learned, initial value :data:`DEFAULT_AUTO_TEMPERATURE`) or
-        ``"auto_<x>"`` (learned, initial value x). ``None``: see ``temperature_initial``, else
-        :data:`DEFAULT_TEMPERATURE`.
-    :param temperature_initial: Initial temperature of linear annealing (requires ``temperature_final``;
-        excludes ``temperature``)
-    :param temperature_final: Final temperature of linear annealing (requires ``temperature_initial``)
+    :param temperature: Temperature tau of the Boltzmann policy and of the soft value: a float in
+        (0, :data:`MAX_TEMPERATURE`], a schedule of progress_remaining, ``"auto"`` (learned, initial value
+        :data:`DEFAULT_AUTO_TEMPERATURE`) or ``"auto_<x>"`` (learned, initial value x). ``None`` (default): linear
+        annealing, see ``temperature_initial``.
+    :param temperature_initial: Initial temperature of linear annealing (default
+        :data:`DEFAULT_TEMPERATURE_INITIAL`; excludes ``temperature``)
+    :param temperature_final: Final temperature of linear annealing, at most ``temperature_initial`` (default
+        :data:`DEFAULT_TEMPERATURE_FINAL`)
     :param temperature_fraction: Fraction of the training over which the temperature is annealed from
-        ``temperature_initial`` to ``temperature_final`` (default :data:`DEFAULT_TEMPERATURE_FRACTION`)
-    :param target_entropy: Target mean policy entropy (nats) of ``temperature="auto"``; ``"auto"`` is
-        :data:`AUTO_TARGET_ENTROPY_SCALE` * log|A|. A float must lie strictly between 0 and log|A|.
-        Only valid with a learned temperature.
+        ``temperature_initial`` to ``temperature_final`` (default :data:`DEFAULT_TEMPERATURE_FRACTION`, DQN's
+        ``exploration_fraction``)
+    :param target_entropy: Target mean policy entropy of ``temperature="auto"``: a float in nats, strictly
+        between 0 and log|A|, or a fraction of log|A|: ``"auto"`` (:data:`AUTO_TARGET_ENTROPY_RATIO`) or
+        ``"auto_<ratio>"`` with 0 < ratio < 1 (SAC-discrete's convention is ``"auto_0.98"``, CleanRL's
+        ``"auto_0.89"``). Only valid with a learned temperature.
     :param double_q: Bootstrap with the double soft value: the online network's Boltzmann policy weights the
         target network's values (see :func:`double_soft_value`)
     :param munchausen_alpha: Scale alpha in [0, 1] of the Munchausen term alpha * clip(tau log pi(a|s), l0, 0)
@@ -360,28 +445,37 @@ class SoftDQN(DQN):
             )
         learned = _auto_initial_temperature(temperature) is not None
         if given:
-            if temperature_initial is None or temperature_final is None:
+            initial = _check_temperature(
+                "temperature_initial",
+                DEFAULT_TEMPERATURE_INITIAL if temperature_initial is None else temperature_initial,
+            )
+            final = _check_temperature(
+                "temperature_final", DEFAULT_TEMPERATURE_FINAL if temperature_final is None else temperature_final
+            )
+            if final > initial:
                 raise ValueError(
-                    "linear temperature annealing needs both temperature_initial and temperature_final "
-                    f"(got temperature_initial={temperature_initial!r}, temperature_final={temperature_final!r})"
+                    f"temperature_final={final!r} > temperature_initial={initial!r} would anneal the temperature "
+                    f"upward (defaults: initial {DEFAULT_TEMPERATURE_INITIAL}, final {DEFAULT_TEMPERATURE_FINAL}); "
+                    "swap or adjust them, or pass temperature=linear_schedule(start, end, end_fraction) "
+                    "(sb3_maxent.common) if a rising temperature is intended"
                 )
-            check_coefficient("temperature_initial", temperature_initial, allow_zero=False)
-            check_coefficient("temperature_final", temperature_final, allow_zero=False)
             if temperature_fraction is not None:
                 fraction = check_coefficient("temperature_fraction", temperature_fraction, valid="a float in (0, 1]")
                 if not 0 < fraction <= 1:
                     raise ValueError(f"temperature_fraction must be a float in (0, 1], got {temperature_fraction!r}")
+        elif callable(temperature):
+            for progress in (1.0, 0.0):  # probed at both ends, so that a bad schedule fails before any step
+                _check_temperature(f"temperature({progress})", temperature(progress))
         elif temperature is not None and not learned:
-            to_schedule("temperature", temperature, allow_zero=False)  # type: ignore[arg-type]
+            _check_temperature("temperature", temperature)  # type: ignore[arg-type]
+        if target_entropy != "auto" and not learned:
+            raise ValueError(
+                f"target_entropy={target_entropy!r} is only used with a learned temperature "
+                "(temperature='auto' or 'auto_<x>'); leave it at 'auto' otherwise"
+            )
         if isinstance(target_entropy, str):
-            if target_entropy != "auto":
-                raise ValueError(f"target_entropy must be 'auto' or a float, got {target_entropy!r}")
+            _target_entropy_ratio(target_entropy)
         else:
-            if not learned:
-                raise ValueError(
-                    f"target_entropy={target_entropy!r} is only used with a learned temperature "
-                    "(temperature='auto' or 'auto_<x>'); leave it at 'auto' otherwise"
-                )
             check_coefficient("target_entropy", target_entropy, allow_zero=False)
 
     def _setup_model(self) -> None:
@@ -397,8 +491,8 @@ class SoftDQN(DQN):
         if initial is not None:
             # Learned temperature: optimise log(tau) (always > 0 once exponentiated), as SAC does for ent_coef.
             max_entropy = math.log(int(self.action_space.n))
-            if self.target_entropy == "auto":
-                self.target_entropy = AUTO_TARGET_ENTROPY_SCALE * max_entropy
+            if isinstance(self.target_entropy, str):
+                self.target_entropy = _target_entropy_ratio(self.target_entropy) * max_entropy
             target = check_coefficient("target_entropy", float(self.target_entropy), allow_zero=False)
             if not 0 < target < max_entropy:
                 raise ValueError(
@@ -408,30 +502,32 @@ class SoftDQN(DQN):
             self.target_entropy = target
             self.log_temperature = th.log(th.ones(1, device=self.device) * initial).requires_grad_(True)
             self.temperature_optimizer = th.optim.Adam([self.log_temperature], lr=self.lr_schedule(1))
-        elif self.temperature_initial is not None:
-            assert self.temperature_final is not None
-            fraction = DEFAULT_TEMPERATURE_FRACTION if self.temperature_fraction is None else self.temperature_fraction
-            self.temperature_schedule = LinearSchedule(
-                float(self.temperature_initial), float(self.temperature_final), float(fraction)
-            )
         elif self.temperature is None:
-            self.temperature_schedule = ConstantSchedule(DEFAULT_TEMPERATURE)
-        else:
+            # The default, or linear annealing with some of its three values given (DQN's epsilon knobs)
+            self.temperature_schedule = LinearSchedule(
+                DEFAULT_TEMPERATURE_INITIAL if self.temperature_initial is None else float(self.temperature_initial),
+                DEFAULT_TEMPERATURE_FINAL if self.temperature_final is None else float(self.temperature_final),
+                DEFAULT_TEMPERATURE_FRACTION if self.temperature_fraction is None else float(self.temperature_fraction),
+            )
+        elif callable(self.temperature):
             # A schedule of progress_remaining, saved with the model and continued by
             # learn(..., reset_num_timesteps=False) like SB3's learning-rate schedule.
-            self.temperature_schedule = to_schedule("temperature", self.temperature, allow_zero=False)  # type: ignore[arg-type]
+            self.temperature_schedule = self.temperature
+        else:
+            assert not isinstance(self.temperature, str)  # strings are 'auto...' (above) or refused at construction
+            self.temperature_schedule = ConstantSchedule(_check_temperature("temperature", self.temperature))
 
     def _current_temperature(self) -> float:
-        """The temperature at the current progress; a schedule value that is not finite and > 0 is an error."""
+        """The temperature at the current progress; a schedule value outside (0, MAX_TEMPERATURE] is an error."""
         if self.log_temperature is not None:
             return float(self.log_temperature.detach().exp().item())
         assert self.temperature_schedule is not None
         progress = self._current_progress_remaining
-        return check_coefficient(
-            f"temperature (schedule value at progress_remaining={progress:.4f})",
-            self.temperature_schedule(progress),
-            allow_zero=False,
-        )
+        value = self.temperature_schedule(progress)
+        # Called at every env step and update: the message is only built for a value that fails (NaN included)
+        if isinstance(value, float | int) and 0 < value <= MAX_TEMPERATURE:
+            return float(value)
+        return _check_temperature(f"temperature (schedule value at progress_remaining={progress:.4f})", value)
 
     def _on_step(self) -> None:
         """
@@ -454,6 +550,8 @@ class SoftDQN(DQN):
         :param temperature: tau > 0
         :return: the target y and the bootstrap value V(s'), both of shape (batch, 1)
         """
+        # float32 cannot hold a tau below its smallest normal number: computed there, the exact tau -> 0 limit
+        temperature = float(_computable(temperature))
         # For n-step replay the buffer gives gamma^k per sample (k <= n, shorter at episode ends)
         discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
         # Q_target(s', .): (batch, n_actions)
@@ -527,6 +625,10 @@ class SoftDQN(DQN):
                 self.temperature_optimizer.zero_grad()
                 temperature_loss.backward()
                 self.temperature_optimizer.step()
+                with th.no_grad():
+                    # Keep tau in [MIN_LEARNED_TEMPERATURE, MAX_TEMPERATURE]: exact Q ties hold the entropy at
+                    # log|A| > target forever, and log tau would otherwise drift until exp() underflows to 0.
+                    self.log_temperature.clamp_(*_LOG_TEMPERATURE_RANGE)
                 temperature_losses.append(temperature_loss.item())
                 entropies.append(entropy.mean().item())
 
