@@ -14,7 +14,8 @@ import os
 import platform
 import shlex
 import sys
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +79,10 @@ def versions(*modules: str) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------------
 # JSON in and out
 # --------------------------------------------------------------------------------------------------
-def write_json(path: Path, data: Any, indent: int = 1) -> Path:
-    """Write ``data`` as JSON (creating the folder), ending with a newline unless ``indent`` says otherwise."""
+def write_json(path: Path, data: Any, indent: int = 1, newline: bool = True) -> Path:
+    """Write ``data`` as JSON (creating the folder), with a final newline unless ``newline`` is False."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=indent) + ("\n" if indent == 1 else ""))
+    path.write_text(json.dumps(data, indent=indent) + ("\n" if newline else ""))
     return path
 
 
@@ -123,3 +124,66 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return lines
+
+
+# --------------------------------------------------------------------------------------------------
+# Settings
+# --------------------------------------------------------------------------------------------------
+def zoo_settings(algo: str, env_id: str) -> dict[str, Any]:
+    """The rl-zoo hyperparameters of ``algo`` for ``env_id`` (packaged ``zoo_configs/<algo>.yml``), as model kwargs."""
+    import yaml
+
+    from sb3_maxent.zoo.configs import config_path
+
+    path = config_path(algo)
+    if path is None:
+        raise FileNotFoundError(f"no packaged zoo configuration for {algo!r}")
+    entry = dict(yaml.safe_load(path.read_text())[env_id])
+    for key in ("n_timesteps", "monitor_kwargs", "env_kwargs", "n_envs"):
+        entry.pop(key, None)
+    return entry
+
+
+# Settings that several scripts measure with (one home, so that their numbers stay comparable)
+#: PPO on FruitBot: the MaxEnt PPO paper's values (throughput.py, throughput_fruitbot.py)
+FRUITBOT_PPO_SETTINGS: dict[str, float] = dict(
+    learning_rate=5e-4, gamma=0.999, gae_lambda=0.95, clip_range=0.2, vf_coef=0.5, max_grad_norm=0.5
+)
+#: rl-zoo's DQN CartPole-v1 settings, shortened: the same replay/train cadence for DQN and SoftDQN (overhead.py,
+#: throughput.py)
+DQN_CARTPOLE_SETTINGS: dict[str, Any] = dict(
+    learning_starts=500,
+    batch_size=64,
+    buffer_size=50_000,
+    train_freq=256,
+    gradient_steps=128,
+    target_update_interval=10,
+    policy_kwargs=dict(net_arch=[256, 256]),
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# Timing
+# --------------------------------------------------------------------------------------------------
+def timed(fn: Callable[[], Any]) -> tuple[float, float]:
+    """Wall-clock and process-CPU seconds of ``fn()``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def machine_details() -> dict[str, Any]:
+    """The timing scripts' machine header: CPUs available to this process, processor, torch and its threads, load."""
+    import torch as th
+
+    return {
+        "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": th.__version__,
+        "torch_threads": th.get_num_threads(),
+        "torch_interop_threads": th.get_num_interop_threads(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
+        "load_before": os.getloadavg()[0],
+    }
