@@ -60,14 +60,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import exploration
 import harness
 import numpy as np
-from matplotlib.colors import ListedColormap, LogNorm
-from matplotlib.figure import Figure
+from exploration import result_of, window_metrics
 from numpy.typing import NDArray
 
 from sb3_maxent.envs.gridworld import GridWorldEnv
-from sb3_maxent.envs.plotting import save_figure
 
 NAME = "gridworld_tabular"
 LAYOUTS: dict[str, str] = {"open": "GridWorld-v0", "two_goals": "GridWorldTwoGoals-v0"}
@@ -89,8 +88,6 @@ AGENT_LABELS: dict[str, str] = {
 AGENTS: tuple[str, ...] = tuple(AGENT_LABELS)
 SOFT_AGENTS: tuple[str, ...] = ("sql_blog", "sql_blog_annealed", "sql", "sql_annealed")
 COMPARATORS: tuple[str, ...] = ("softmax_t1", "eps_greedy")
-COMPARABLE_SUCCESS = 0.10  # success rates within 10 percentage points are comparable
-WALL_COLOUR = ListedColormap(["tab:blue"])
 
 FULL: dict[str, Any] = {"runs": 20, "steps": 100_000, "windows": {"early": [0, 5_000], "late": [90_000, 100_000]}}
 QUICK: dict[str, Any] = {"runs": 20, "steps": 12_000, "windows": {"early": [0, 2_000], "late": [10_000, 12_000]}}
@@ -212,13 +209,6 @@ def make_agent(name: str) -> Agent:
 # --------------------------------------------------------------------------------------------------
 # Measurement
 # --------------------------------------------------------------------------------------------------
-def entropy(counts: NDArray[np.integer], axis: int | tuple[int, ...]) -> NDArray[np.float64]:
-    """Entropy (nats) of the distribution of ``counts`` summed over all axes but 0 (one value per run)."""
-    total = counts.sum(axis=axis, keepdims=True).astype(np.float64)
-    p = np.divide(counts, total, out=np.zeros(counts.shape), where=total > 0)
-    return -(p * np.log(np.where(p > 0, p, 1.0))).sum(axis=axis)
-
-
 def greedy_outcome(grid: GridWorldEnv, q: NDArray[np.float64]) -> NDArray[np.int64]:
     """Goal index reached by the argmax policy (``np.argmax``, as the blog's trajectory plot) per run; -1: none."""
     runs = np.arange(len(q))
@@ -295,130 +285,19 @@ def run_agent(layout: str, agent_name: str, budget: dict[str, Any], seed: int) -
     }
 
 
-def window_metrics(
-    counts: NDArray[np.int64], ended: NDArray[np.int64] | None, greedy: NDArray[np.int64] | None, n_goals: int
-) -> dict[str, Any]:
-    """Per-run exploration and success metrics of one window (lists over runs)."""
-    out: dict[str, Any] = {
-        "state_entropy": entropy(counts.sum(axis=2), axis=1).tolist(),
-        "state_action_entropy": entropy(counts.reshape(counts.shape[0], -1), axis=1).tolist(),
-        "states_visited": (counts.sum(axis=2) > 0).sum(axis=1).tolist(),
-    }
-    if ended is not None:
-        goals, n_ended = ended[:, :n_goals], ended.sum(axis=1)
-        out["episodes_ended"] = n_ended.tolist()
-        out["goal_episodes"] = goals.tolist()
-        out["behaviour_success"] = [float(g.sum() / n) if n else math.nan for g, n in zip(goals, n_ended)]
-        out["both_goals"] = [bool((g > 0).all()) for g in goals] if n_goals > 1 else None
-        out["rarer_goal_share"] = [float(g.min() / g.sum()) if g.sum() else math.nan for g in goals]
-    if greedy is not None:
-        out["greedy_success"] = (greedy >= 0).astype(float).tolist()
-        out["greedy_goal"] = greedy.tolist()
-    return out
-
-
 # --------------------------------------------------------------------------------------------------
 # Verdicts
 # --------------------------------------------------------------------------------------------------
-def verdict(soft: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
-    """The rule of the module docstring, for one window of a soft agent against one comparator."""
-    gaps = {
-        key: abs(harness.mean_std(soft[key])[0] - harness.mean_std(base[key])[0])
-        for key in ("behaviour_success", "greedy_success")
-    }
-    soft_mean, soft_std, _ = harness.mean_std(soft["state_entropy"])
-    base_mean, base_std, _ = harness.mean_std(base["state_entropy"])
-    difference, threshold = soft_mean - base_mean, max(soft_std, base_std)
-    if any(math.isnan(g) or g > COMPARABLE_SUCCESS for g in gaps.values()):
-        result = "no verdict: success not comparable"
-    elif difference > threshold:
-        result = "more even"
-    elif difference < -threshold:
-        result = "less even"
-    else:
-        result = "no difference"
-    return {"difference": difference, "threshold": threshold, "success_gaps": gaps, "verdict": result}
-
-
-def verdicts(data: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for layout in data["layouts"]:
-        for window in data["budget"]["windows"]:
-            for agent in (a for a in SOFT_AGENTS if a in data["agents"]):
-                for comparator in (c for c in COMPARATORS if c in data["agents"]):
-                    soft = result_of(data, layout, agent)["windows"][window]
-                    base = result_of(data, layout, comparator)["windows"][window]
-                    row = {"layout": layout, "window": window, "agent": agent, "comparator": comparator}
-                    rows.append({**row, **verdict(soft, base)})
-    return rows
-
-
-def result_of(data: dict[str, Any], layout: str, agent: str) -> dict[str, Any]:
-    return next(r for r in data["results"] if r["layout"] == layout and r["agent"] == agent)
-
-
 # --------------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------------
-def paths(quick: bool) -> dict[str, Any]:
-    out: dict[str, Any] = {"json": harness.result_path(NAME, quick), "md": harness.result_path(NAME, quick, ".md")}
-    out.update({layout: harness.result_path(NAME, quick, ".png", layout) for layout in LAYOUTS})
-    return out
+TRACK = exploration.Track(
+    NAME, LAYOUTS, AGENT_LABELS, "runs", {"blog_100_episodes": f"first {BLOG_EPISODES} episodes (the blog's window)"}
+)
 
 
-def window_title(data: dict[str, Any], window: str) -> str:
-    if window == "blog_100_episodes":
-        return f"first {BLOG_EPISODES} episodes (the blog's window)"
-    first, last = data["budget"]["windows"][window]
-    return f"steps {first:,}-{last:,}"
-
-
-def state_action_image(grid: GridWorldEnv, counts: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Each cell as 3 x 3 sub-cells, the action's direction from the centre ('stay' in the middle), as the blog."""
-    image = np.full((3 * grid.height, 3 * grid.width), np.nan)
-    for s in range(grid.n_states):
-        row, col = divmod(s, grid.width)
-        if grid.wall_mask[row, col]:
-            continue
-        image[3 * row : 3 * row + 3, 3 * col : 3 * col + 3] = 0.0
-        for a, (dr, dc) in enumerate(grid.action_deltas):
-            image[3 * row + 1 + dr, 3 * col + 1 + dc] = counts[s, a]
-    return image
-
-
-def render_heatmaps(data: dict[str, Any], quick: bool) -> list[Any]:
-    """Per layout: agents side by side (columns), one row per window; visits summed over runs, log scale."""
-    written = []
-    windows = ["blog_100_episodes", *data["budget"]["windows"]]
-    for layout in data["layouts"]:
-        grid = GridWorldEnv(layout)
-        agents = [a for a in AGENTS if a in data["agents"]]
-        figure = Figure(figsize=(2.3 * len(agents), 0.6 + 2.4 * len(windows) * grid.height / grid.width))
-        axes = figure.subplots(len(windows), len(agents), squeeze=False)
-        for col, agent in enumerate(agents):
-            for row, window in enumerate(windows):
-                metrics = result_of(data, layout, agent)["windows"][window]
-                counts = np.asarray(metrics["pooled_visits"], dtype=np.float64)
-                image = state_action_image(grid, counts)
-                ax = axes[row, col]
-                ax.set_facecolor("black")  # never visited
-                ax.imshow(np.ma.masked_less(image, 1), cmap="gray", norm=LogNorm(0.5, max(2.0, counts.max())))
-                ax.imshow(np.ma.masked_where(~np.isnan(image), np.zeros_like(image)), cmap=WALL_COLOUR)
-                for r, c in grid.goal_cells:
-                    ax.text(3 * c + 1, 3 * r + 1, "G", color="lime", ha="center", va="center", fontsize=8)
-                ax.set_xticks([])
-                ax.set_yticks([])
-                entropy_text = harness.fmt(metrics["state_entropy"], 2)
-                title = f"{AGENT_LABELS[agent]}\n" if row == 0 else ""
-                ax.set_title(f"{title}{window_title(data, window)}\nH(s) {entropy_text}", fontsize=7)
-        figure.suptitle(
-            f"{LAYOUTS[layout]}: n_visits[s, a] summed over {data['budget']['runs']} runs (3 x 3 sub-cells per state: "
-            "the move's direction, 'stay' in the centre; black = never, log scale; blue = wall)",
-            fontsize=9,
-        )
-        figure.set_layout_engine("constrained")
-        written.append(save_figure(figure, paths(quick)[layout]))
-    return written
+def caption(metrics: dict[str, Any]) -> str:
+    return f"H(s) {harness.fmt(metrics['state_entropy'], 2)}"
 
 
 def render_markdown(data: dict[str, Any], quick: bool) -> str:
@@ -427,12 +306,7 @@ def render_markdown(data: dict[str, Any], quick: bool) -> str:
     lines = [
         f"## GridWorld exploration, tabular track: the blog's experiment{' (quick run)' if quick else ''}",
         "",
-        "Command:",
-        "",
-        "```bash",
-        data["command"],
-        "```",
-        "",
+        *harness.command_block(data["command"]),
         f"{n} runs per agent and layout, {budget['steps']:,} environment steps each, "
         f"{data['total_seconds']:.0f} s in total on {data['machine']}. Values are mean ± sample std over runs. "
         "Settings of the blog's code: Q = 0 initially, alpha 0.1, gamma 0.9, <= 100 steps per episode, no (1 - done) "
@@ -449,75 +323,25 @@ def render_markdown(data: dict[str, Any], quick: bool) -> str:
             "",
         ]
     for layout in data["layouts"]:
-        grid = GridWorldEnv(layout)
-        acting = int((~grid.wall_mask).sum()) - len(grid.goal_cells)
-        lines += [
-            f"### {LAYOUTS[layout]} ({grid.height} x {grid.width}, {len(grid.goal_cells)} goal(s), {acting} cells "
-            f"an agent acts in: max state entropy log {acting} = {math.log(acting):.3f} nats)",
-            "",
-        ]
-        for window in ["blog_100_episodes", *budget["windows"]]:
-            blog_window = window == "blog_100_episodes"
-            header = ["agent", "H(state)", "H(state, action)", "states visited"]
-            header += ["steps taken"] if blog_window else ["behaviour success", "greedy success at the end"]
-            if len(grid.goal_cells) > 1 and not blog_window:
-                header += ["runs reaching both goals", "rarer goal's share"]
-            rows = []
-            for agent in data["agents"]:
-                m = result_of(data, layout, agent)["windows"][window]
-                row = [
-                    AGENT_LABELS[agent],
-                    harness.fmt(m["state_entropy"], 3),
-                    harness.fmt(m["state_action_entropy"], 3),
-                    harness.fmt(m["states_visited"], 1),
-                ]
-                if blog_window:
-                    row += [f"{harness.fmt(m['steps'], 0)} ({m['runs_complete']}/{n} runs got there)"]
-                else:
-                    row += [harness.fmt(m["behaviour_success"], 0, True), harness.fmt(m["greedy_success"], 0, True)]
-                    if len(grid.goal_cells) > 1:
-                        row += [f"{sum(m['both_goals'])}/{n}", harness.fmt(m["rarer_goal_share"], 0, True)]
-                rows.append(row)
-            lines += [f"{window_title(data, window).capitalize()}:", "", *harness.md_table(header, rows), ""]
-        lines += [f"![n_visits on {LAYOUTS[layout]}]({paths(quick)[layout].name})", ""]
-    lines += [
-        "### Verdicts",
-        "",
-        "Rule (computed): a verdict only where behaviour and greedy success are each within "
-        f"{100 * COMPARABLE_SUCCESS:.0f} points of the comparator's; then 'more even' / 'less even' when the mean "
-        "state-visitation entropy differs by more than the larger run std, otherwise 'no difference'.",
-        "",
-    ]
-    rows = []
-    for v in data["verdicts"]:
-        soft = result_of(data, v["layout"], v["agent"])["windows"][v["window"]]
-        base = result_of(data, v["layout"], v["comparator"])["windows"][v["window"]]
-        success = " vs ".join(
-            f"{harness.fmt(m['behaviour_success'], 0, True)} / {harness.fmt(m['greedy_success'], 0, True)}"
-            for m in (soft, base)
-        )
-        rows.append(
-            [
-                LAYOUTS[v["layout"]],
-                window_title(data, v["window"]),
-                AGENT_LABELS[v["agent"]],
-                AGENT_LABELS[v["comparator"]],
-                f"{v['difference']:+.3f} ({v['threshold']:.3f})",
-                success,
-                f"**{v['verdict']}**",
-            ]
-        )
-    header = ["layout", "window", "soft agent", "comparator", "H(state) difference (threshold)"]
-    header += ["success behaviour / greedy: soft vs comparator", "verdict"]
-    lines += [*harness.md_table(header, rows), ""]
+        lines += TRACK.layout_heading(layout)
+        rows = []
+        for agent in TRACK.agents(data):
+            m = result_of(data, layout, agent)["windows"]["blog_100_episodes"]
+            row = [AGENT_LABELS[agent], harness.fmt(m["state_entropy"], 3), harness.fmt(m["state_action_entropy"], 3)]
+            row += [harness.fmt(m["states_visited"], 1), f"{harness.fmt(m['steps'], 0)} ({m['runs_complete']}/{n})"]
+            rows.append(row)
+        header = ["agent", "H(state)", "H(state, action)", "states visited", "steps taken (runs that got there)"]
+        lines += [f"{TRACK.window_title(data, 'blog_100_episodes').capitalize()}:", "", *harness.md_table(header, rows)]
+        lines.append("")
+        for window in budget["windows"]:
+            lines += TRACK.window_table(data, layout, window)
+        lines += [f"![n_visits on {LAYOUTS[layout]}]({TRACK.paths(quick)[layout].name})", ""]
+    lines += TRACK.verdict_lines(data)
     return "\n".join(lines)
 
 
 def write_report(data: dict[str, Any], quick: bool) -> None:
-    out = paths(quick)
-    harness.write_text(out["md"], render_markdown(data, quick))
-    written = render_heatmaps(data, quick)
-    print(f"wrote {out['md']}" + "".join(f", {p}" for p in written))
+    TRACK.write_report(data, quick, render_markdown(data, quick), caption)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -547,7 +371,7 @@ def run(budget: dict[str, Any], layouts: Sequence[str], agents: Sequence[str], s
             )
             print(f"{layout:9s} {agent:18s} {summary} ({time.perf_counter() - tic:.1f} s)", flush=True)
     data["total_seconds"] = time.perf_counter() - start
-    data["verdicts"] = verdicts(data)
+    data["verdicts"] = exploration.verdicts(data, SOFT_AGENTS, COMPARATORS)
     return data
 
 
@@ -559,7 +383,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--layouts", nargs="+", choices=list(LAYOUTS), default=list(LAYOUTS))
     parser.add_argument("--agents", nargs="+", choices=list(AGENTS), default=list(AGENTS))
     args = parser.parse_args(argv)
-    out = paths(args.quick)
+    out = TRACK.paths(args.quick)
     if args.report:
         write_report(harness.read_json(out["json"]), args.quick)
         return

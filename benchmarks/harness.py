@@ -119,6 +119,11 @@ def fmt(values: Sequence[Number], digits: int = 2, percent: bool = False) -> str
     return text if count == len(values) else f"{text} ({count}/{len(values)} runs)"
 
 
+def command_block(command: str) -> list[str]:
+    """The "Command:" block that opens every generated report."""
+    return ["Command:", "", "```bash", command, "```", ""]
+
+
 def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     """A markdown table as lines (no trailing blank line)."""
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]

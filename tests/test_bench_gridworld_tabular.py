@@ -12,9 +12,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-import gridworld_tabular as tabular  # noqa: E402
+import gridworld_tabular as tabular
 
-from sb3_maxent.envs.gridworld import GridWorldEnv  # noqa: E402
+from sb3_maxent.envs.gridworld import GridWorldEnv
 
 
 def expected_visits_uniform_walk(grid: GridWorldEnv, first: int, last: int) -> np.ndarray:
