@@ -31,7 +31,7 @@ are comparable, computed by the script against DQN.
 Usage (from the repository root)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/gridworld_exploration.py            # full: 4 seeds, 8,000 steps
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/gridworld_exploration.py --quick    # ~2 minutes, *_quick.* files
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/gridworld_exploration.py --quick    # ~1.5 minutes, *_quick.* files
     .venv/bin/python benchmarks/gridworld_exploration.py --report                     # re-render md/png from JSON
 
 Writes ``benchmarks/results/gridworld_exploration{,_quick}.json``, ``.md`` and one PNG of state-action visit
@@ -83,10 +83,10 @@ FULL: dict[str, Any] = {
 }
 QUICK: dict[str, Any] = {
     "seeds": 2,
-    "steps": 2_000,
+    "steps": 1_000,
     "learning_starts": 100,
     "anneal_fraction": 0.5,
-    "windows": {"early": [0, 500], "late": [1_500, 2_000]},
+    "windows": {"early": [0, 300], "late": [700, 1_000]},
 }
 
 

@@ -30,7 +30,10 @@ stay, reward 1 at the far corner) and ``GridWorldTwoGoals-v0`` (the blog's grid 
 not published); 20 independent runs from one seeded generator per (layout, agent) instead of one unseeded run;
 every agent runs the same number of environment steps and is measured in windows of a fixed number of steps
 (an agent that fails plays longer episodes, so a window of episodes gives it more steps and a higher
-visitation entropy); the blog's window, the first 100 episodes, is reported as well, with the steps it took.
+visitation entropy); the blog's window, the first 100 episodes, is reported as well, with the steps it took;
+the blog trains its annealed agent for 1,000 episodes, we run every agent 100,000 steps (at most 1,000 episodes
+of 100 steps), long enough for the annealing to reach its floor at step 16,500; greedy success follows the
+argmax policy (``np.argmax``, as the blog's trajectory plot) for up to 100 steps where the blog draws 20.
 
 Measured per run and window: entropy of the state and of the state-action visitation (nats), states visited,
 behaviour success (episodes that ended at a goal, among those that ended in the window), greedy success (the
@@ -44,7 +47,7 @@ more than the larger of the two run standard deviations, "less even" if it falls
 Usage (from the repository root)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/gridworld_tabular.py            # full: 20 runs, 1e5 steps
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/gridworld_tabular.py --quick    # seconds, *_quick.* files
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/gridworld_tabular.py --quick    # ~1 minute, *_quick.* files
     .venv/bin/python benchmarks/gridworld_tabular.py --report                     # re-render md/png from JSON
 
 Writes ``benchmarks/results/gridworld_tabular{,_quick}.json``, ``.md`` and one PNG of state-action visit
