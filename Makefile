@@ -69,6 +69,7 @@ doc: install
 bench: install
 	OMP_NUM_THREADS=1 $(PY) benchmarks/overhead.py --quick
 	OMP_NUM_THREADS=1 $(PY) benchmarks/throughput.py --quick
+	OMP_NUM_THREADS=1 $(PY) benchmarks/gridworld_tabular.py --quick
 	OMP_NUM_THREADS=1 $(PY) benchmarks/gridworld_exploration.py --quick
 	OMP_NUM_THREADS=1 $(PY) benchmarks/soft_value_convergence.py --quick
 	OMP_NUM_THREADS=1 $(PY) benchmarks/fruitbot_paper.py --quick

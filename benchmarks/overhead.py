@@ -12,15 +12,14 @@ over its chunks; the reported ratio is the median over repeats. Target: <= 1.05.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import harness
 import torch as th
 from stable_baselines3 import DQN, PPO
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -29,7 +28,7 @@ from stable_baselines3.common.envs import FakeImageEnv
 
 from sb3_maxent import MaxEntPPO
 
-RESULTS = Path(__file__).parent / "results" / "overhead.json"
+RESULTS = harness.result_path("overhead", quick=False)
 
 
 @dataclass
@@ -91,15 +90,7 @@ def build_cases(quick: bool) -> list[Case]:
     except ImportError:
         return cases
     # rl-zoo's DQN CartPole-v1 settings, shortened: same replay/train cadence on both sides
-    dqn_mlp = dict(
-        learning_starts=500,
-        batch_size=64,
-        buffer_size=50_000,
-        train_freq=256,
-        gradient_steps=128,
-        target_update_interval=10,
-        policy_kwargs=dict(net_arch=[256, 256]),
-    )
+    dqn_mlp = dict(harness.DQN_CARTPOLE_SETTINGS)
     cases.append(
         Case(
             "SoftDQN/DQN mlp CartPole-v1",
@@ -121,9 +112,7 @@ def build(algo: type[BaseAlgorithm], case: Case, kwargs: dict[str, Any], seed: i
 
 def timed_learn(model: BaseAlgorithm, steps: int) -> tuple[float, float]:
     """Wall time and CPU time of this process for one ``learn()`` chunk that continues the run."""
-    start_wall, start_cpu = time.perf_counter(), time.process_time()
-    model.learn(steps, reset_num_timesteps=False)
-    return time.perf_counter() - start_wall, time.process_time() - start_cpu
+    return harness.timed(lambda: model.learn(steps, reset_num_timesteps=False))
 
 
 def measure(case: Case, repeats: int) -> dict[str, Any]:
@@ -174,7 +163,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.output is None:
         # the quick run never overwrites the full results that the docs include
-        args.output = RESULTS.with_name("overhead_quick.json") if args.quick else RESULTS
+        args.output = harness.result_path("overhead", args.quick)
     th.set_num_threads(args.threads)
     repeats = args.repeats or (3 if args.quick else 7)
 
@@ -194,9 +183,8 @@ def main() -> None:
     for result in results:
         verdict = "ok" if result["median_ratio"] <= 1.05 else "OVER"
         print(f"{result['case']:<40} {result['median_ratio']:>10.3f} {result['median_cpu_ratio']:>10.3f}  {verdict}")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
     meta = {"machine": platform.platform(), "torch_threads": args.threads, "quick": args.quick, "repeats": repeats}
-    args.output.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    harness.write_json(args.output, {"meta": meta, "results": results}, indent=2, newline=False)
     args.output.with_suffix(".md").write_text(markdown_table(results, meta))
     print(f"wrote {args.output} and {args.output.with_suffix('.md')}")
 

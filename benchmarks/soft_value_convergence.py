@@ -32,35 +32,26 @@ Writes ``benchmarks/results/soft_value_convergence{,_quick}.json``, ``.md`` and 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
+import harness
 import numpy as np
-import stable_baselines3
 import torch as th
-from gridworld_exploration import fmt as fmt_mean_std
-from gridworld_exploration import mean_std
-from gridworld_exploration import zoo_settings as gridworld_zoo_settings
 from matplotlib.figure import Figure
 from numpy.typing import NDArray
 from stable_baselines3 import DQN
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
-import sb3_maxent  # registers the GridWorld ids
 from sb3_maxent.envs.gridworld import GridWorldEnv
 from sb3_maxent.envs.plotting import save_figure, tabular_policy_from_model
 from sb3_maxent.envs.solver import SoftSolution, hard_value_iteration, soft_value_iteration
 from sb3_maxent.soft_dqn import SoftDQN
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 NAME = "soft_value_convergence"
 ENV_ID = "GridWorld-v0"
 
@@ -99,7 +90,7 @@ class ExploringStarts(gym.Wrapper[Any, Any, Any, Any]):
 
 def zoo_settings(algo: str) -> dict[str, Any]:
     """The rl-zoo hyperparameters of ``algo`` for GridWorld-v0, without the temperature (set per run here)."""
-    settings = gridworld_zoo_settings(algo, ENV_ID)
+    settings = harness.zoo_settings(algo, ENV_ID)
     settings.pop("temperature", None)
     return settings
 
@@ -217,12 +208,11 @@ def run_one(agent: str, tau: float | None, seed: int, budget: dict[str, Any], ga
 # --------------------------------------------------------------------------------------------------
 def fmt(values: Sequence[float]) -> str:
     """``mean ± std`` of relative errors, in percent."""
-    return fmt_mean_std(values, percent=True)
+    return harness.fmt(values, percent=True)
 
 
 def paths(quick: bool) -> dict[str, Path]:
-    suffix = "_quick" if quick else ""
-    return {key: RESULTS_DIR / f"{NAME}{suffix}.{key}" for key in ("json", "md", "png")}
+    return {key: harness.result_path(NAME, quick, f".{key}") for key in ("json", "md", "png")}
 
 
 def soft_runs(data: dict[str, Any], tau: float) -> list[dict[str, Any]]:
@@ -240,8 +230,8 @@ def final(runs: list[dict[str, Any]], reference: str, metric: str) -> list[float
 def separation(data: dict[str, Any], tau: float) -> dict[str, Any]:
     """Final max error to the soft Q*: DQN minus SoftDQN, against the larger seed std of the two."""
     reference = f"soft_tau={tau:g}"
-    soft_mean, soft_std, _ = mean_std(final(soft_runs(data, tau), reference, "max_rel"))
-    dqn_mean, dqn_std, _ = mean_std(final(dqn_runs(data), reference, "max_rel"))
+    soft_mean, soft_std, _ = harness.mean_std(final(soft_runs(data, tau), reference, "max_rel"))
+    dqn_mean, dqn_std, _ = harness.mean_std(final(dqn_runs(data), reference, "max_rel"))
     difference, threshold = dqn_mean - soft_mean, max(soft_std, dqn_std)
     separated = len(data["seeds"]) >= 2 and difference > threshold
     return {"difference": difference, "threshold": threshold, "separated": separated}
@@ -383,14 +373,13 @@ def render_markdown(data: dict[str, Any], quick: bool) -> str:
 
 def write_report(data: dict[str, Any], quick: bool) -> None:
     out = paths(quick)
-    out["md"].write_text(render_markdown(data, quick))
+    harness.write_text(out["md"], render_markdown(data, quick))
     print(f"wrote {out['md']}, {render_plot(data, quick)}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny run (2 seeds, 3000 steps): writes *_quick.* files")
-    parser.add_argument("--report", action="store_true", help="only re-render the markdown and PNG from the JSON")
+    harness.add_run_arguments(parser, "tiny run (2 seeds, 3000 steps): writes *_quick.* files")
     parser.add_argument("--seeds", type=int, default=None, help=f"number of seeds (default {FULL['seeds']})")
     parser.add_argument("--steps", type=int, default=None, help=f"env steps per run (default {FULL['steps']})")
     parser.add_argument("--taus", type=float, nargs="+", default=None, help=f"temperatures (default {FULL['taus']})")
@@ -399,14 +388,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     out = paths(args.quick)
     if args.report:
-        write_report(json.loads(out["json"].read_text()), args.quick)
+        write_report(harness.read_json(out["json"]), args.quick)
         return
 
     th.set_num_threads(1)
-    budget = dict(QUICK if args.quick else FULL)
-    for key, value in (("seeds", args.seeds), ("steps", args.steps), ("taus", args.taus)):
-        if value is not None:
-            budget[key] = value
+    budget = harness.budget(FULL, QUICK, args.quick, seeds=args.seeds, steps=args.steps, taus=args.taus)
     gamma = float(zoo_settings("soft_dqn")["gamma"])
     grid = GridWorldEnv("open")
     active = ~grid.terminal_mask
@@ -419,21 +405,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     seeds = list(range(budget["seeds"]))
     data: dict[str, Any] = {
-        "command": "OMP_NUM_THREADS=1 .venv/bin/python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "command": harness.command_line(),
         "budget": budget,
         "seeds": seeds,
         "taus": budget["taus"],
         "gamma": gamma,
         "soft_hard_gap": gaps,
         "settings": {"soft_dqn": zoo_settings("soft_dqn"), "dqn": zoo_settings("dqn")},
-        "machine": f"{platform.processor() or platform.machine()}, torch threads 1, "
-        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}",
-        "versions": {
-            "sb3_maxent": sb3_maxent.__version__,
-            "stable_baselines3": stable_baselines3.__version__,
-            "torch": th.__version__,
-            "python": platform.python_version(),
-        },
+        "machine": harness.machine(),
+        "versions": harness.versions("sb3_maxent", "stable_baselines3", "torch"),
         "runs": [],
     }
     jobs: list[tuple[str, float | None]] = [("soft_dqn", tau) for tau in budget["taus"]]
@@ -452,8 +432,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     data["total_seconds"] = time.perf_counter() - start
     if not args.no_control:
         data["separation"] = {f"soft_tau={tau:g}": separation(data, tau) for tau in budget["taus"]}
-    out["json"].parent.mkdir(parents=True, exist_ok=True)
-    out["json"].write_text(json.dumps(data, indent=1) + "\n")
+    harness.write_json(out["json"], data)
     print(f"wrote {out['json']}")
     write_report(data, args.quick)
 

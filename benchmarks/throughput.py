@@ -37,9 +37,7 @@ Command (writes benchmarks/results/throughput.json and the markdown section thro
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shlex
 import statistics
 import sys
@@ -49,24 +47,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import harness
 import numpy as np
 import stable_baselines3
 import torch as th
-from overhead import build_cases
 from stable_baselines3 import DQN, PPO
+from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
-from throughput_fruitbot import PPO_SETTINGS, timed
 
 from sb3_maxent import MaxEntPPO
 from sb3_maxent.common.torch_layers import ImpalaCnnPolicy, ImpalaCnnQPolicy
 from sb3_maxent.envs.procgen import ProcgenVecEnv, make_procgen_vec_env
 from sb3_maxent.soft_dqn import SoftDQN
 
-RESULTS_DIR = Path(__file__).parent / "results"
-RESULTS_JSON = RESULTS_DIR / "throughput.json"
-QUICK_JSON = RESULTS_DIR / "throughput_quick.json"
+RESULTS_JSON = harness.result_path("throughput", quick=False)
+QUICK_JSON = harness.result_path("throughput", quick=True)
 
 CEILING = "ProcgenVecEnv, random actions"
 
@@ -143,7 +140,7 @@ class RandomActions(Contender):
             for action in actions:
                 self.venv.step(action)
 
-        wall, cpu = timed(run)
+        wall, cpu = harness.timed(run)
         return wall, cpu, 0.0
 
     def close(self) -> None:
@@ -178,7 +175,7 @@ class Training(Contender):
 
     def iterate(self) -> tuple[float, float, float]:
         before = self.update_time
-        wall, cpu = timed(lambda: self.model.learn(self.frames, reset_num_timesteps=False))
+        wall, cpu = harness.timed(lambda: self.model.learn(self.frames, reset_num_timesteps=False))
         return wall, cpu, self.update_time - before
 
     def close(self) -> None:
@@ -209,7 +206,7 @@ def ppo_suite(sizes: Sizes, seed: int) -> Suite:
         n_steps=sizes.ppo_n_steps,
         batch_size=sizes.ppo_batch_size,
         n_epochs=sizes.ppo_n_epochs,
-        **PPO_SETTINGS,
+        **harness.FRUITBOT_PPO_SETTINGS,
     )
     networks: dict[str, Any] = {"IMPALA": ImpalaCnnPolicy, "NatureCNN": "CnnPolicy"}
     variants: list[tuple[str, type[PPO], dict[str, Any]]] = [
@@ -280,15 +277,16 @@ def dqn_fruitbot_suite(sizes: Sizes, seed: int) -> Suite:
 
 def dqn_cartpole_suite(sizes: Sizes, seed: int) -> Suite:
     # benchmarks/overhead.py's SoftDQN/DQN case: same environment and settings
-    case = next(case for case in build_cases(quick=False) if case.baseline is DQN)
-    learning_starts = int(case.settings["learning_starts"])
+    settings = harness.DQN_CARTPOLE_SETTINGS
+    learning_starts = int(settings["learning_starts"])
 
     def build() -> list[Contender]:
         contenders: list[Contender] = []
         for algo in (DQN, SoftDQN):
 
             def make(algo: type[DQN] = algo) -> DQN:
-                return algo(case.policy, case.make_env(), seed=seed, device="cpu", **case.settings)
+                env = make_vec_env("CartPole-v1", n_envs=1, seed=0)
+                return algo("MlpPolicy", env, seed=seed, device="cpu", **settings)
 
             warm_up = learning_starts + sizes.cartpole_frames
             contenders.append(Training(f"{algo.__name__} MLP", make, sizes.cartpole_frames, warm_up))
@@ -296,10 +294,10 @@ def dqn_cartpole_suite(sizes: Sizes, seed: int) -> Suite:
 
     return Suite(
         "cartpole_dqn",
-        f"CartPole-v1, 1 env, MlpPolicy {case.settings['policy_kwargs']['net_arch']}, "
-        f"{case.settings['gradient_steps']} gradient steps every {case.settings['train_freq']} frames "
+        f"CartPole-v1, 1 env, MlpPolicy {settings['policy_kwargs']['net_arch']}, "
+        f"{settings['gradient_steps']} gradient steps every {settings['train_freq']} frames "
         "(benchmarks/overhead.py's settings)",
-        {**case.settings, "n_envs": 1, "frames_per_round": sizes.cartpole_frames},
+        {**settings, "n_envs": 1, "frames_per_round": sizes.cartpole_frames},
         build,
         [("SoftDQN MLP", "DQN MLP")],
     )
@@ -469,6 +467,18 @@ def print_summary(data: dict[str, Any]) -> None:
             )
 
 
+def machine_header() -> dict[str, Any]:
+    """The harness's machine details, in this script's key order (SB3's version before the thread settings)."""
+    details = harness.machine_details()
+    order = ("cpus", "processor", "platform", "python", "torch", "torch_threads", "torch_interop_threads")
+    return {
+        **{key: details[key] for key in order},
+        "sb3": stable_baselines3.__version__,
+        "omp_num_threads": details["omp_num_threads"],
+        "load_before": details["load_before"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 2 rounds: writes throughput_quick.*")
@@ -482,7 +492,7 @@ def main() -> None:
     markdown_path = output.with_suffix(".md")
 
     if args.report:
-        markdown_path.write_text(markdown(json.loads(output.read_text())))
+        markdown_path.write_text(markdown(harness.read_json(output)))
         print(markdown_path.read_text())
         return
 
@@ -494,18 +504,7 @@ def main() -> None:
         "command": shlex.join(["python", "benchmarks/throughput.py", *sys.argv[1:]]),
         "quick": args.quick,
         "rounds": rounds,
-        "machine": {
-            "cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-            "processor": platform.processor() or platform.machine(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "torch": th.__version__,
-            "torch_threads": th.get_num_threads(),
-            "torch_interop_threads": th.get_num_interop_threads(),
-            "sb3": stable_baselines3.__version__,
-            "omp_num_threads": os.environ.get("OMP_NUM_THREADS", "unset"),
-            "load_before": os.getloadavg()[0],
-        },
+        "machine": machine_header(),
         "suites": [],
     }
     start = time.perf_counter()
@@ -518,8 +517,7 @@ def main() -> None:
     data["machine"]["load_after"] = os.getloadavg()[0]
     data["seconds"] = time.perf_counter() - start
     print_summary(data)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(data, indent=2) + "\n")
+    harness.write_json(output, data, indent=2)
     markdown_path.write_text(markdown(data))
     print(f"\nwrote {output} and {markdown_path} in {data['seconds']:.0f} s")
 

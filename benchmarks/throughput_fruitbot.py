@@ -29,15 +29,14 @@ Command (writes benchmarks/results/throughput_fruitbot.json and the docs table n
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import harness
 import numpy as np
 import torch as th
 from gymnasium import spaces
@@ -52,12 +51,10 @@ from sb3_maxent import MaxEntPPO
 from sb3_maxent.common.torch_layers import ImpalaCnnPolicy
 from sb3_maxent.envs.procgen import ProcgenEnv, ProcgenVecEnv, import_procgen
 
-RESULTS_DIR = Path(__file__).parent / "results"
-RESULTS_JSON = RESULTS_DIR / "throughput_fruitbot.json"
-RESULTS_TABLE = RESULTS_DIR / "throughput_fruitbot.md"
+RESULTS_JSON = harness.result_path("throughput_fruitbot", quick=False)
 
 # Procgen paper / CleanRL ppo_procgen hyper-parameters (the ones that affect cost are batch and epochs).
-PPO_SETTINGS = dict(learning_rate=5e-4, gamma=0.999, gae_lambda=0.95, clip_range=0.2, vf_coef=0.5, max_grad_norm=0.5)
+PPO_SETTINGS = harness.FRUITBOT_PPO_SETTINGS
 
 
 # ----------------------------------------------------------------------------- plain IMPALA network
@@ -216,13 +213,6 @@ class CleanRLStylePPO:
 # ----------------------------------------------------------------------------- measurements
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, float]:
-    """Wall-clock and process-CPU seconds of ``fn()``."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - wall, time.process_time() - cpu
-
-
 RAW_NATIVE = "procgen gym3 env, 64 envs (no wrapper)"
 RAW_SINGLE = "64 procgen gym3 envs of 1 (no wrapper)"
 
@@ -272,7 +262,7 @@ def env_throughput(n_envs: int, steps: int, rounds: int, seed: int) -> dict[str,
                 for action in actions:
                     step(action)
 
-            wall, _ = timed(run)
+            wall, _ = harness.timed(run)
             fps[name].append(steps * n_envs / wall)
     native.close()
     dummy.close()
@@ -337,9 +327,9 @@ class Contender:
         before = self._train_time()
         if isinstance(self.model, PPO):
             first = self.model.num_timesteps == 0
-            wall, cpu = timed(lambda: self.model.learn(self.frames, reset_num_timesteps=first))
+            wall, cpu = harness.timed(lambda: self.model.learn(self.frames, reset_num_timesteps=first))
         else:
-            wall, cpu = timed(self.model.iterate)
+            wall, cpu = harness.timed(self.model.iterate)
         return wall, cpu, self._train_time() - before
 
     def _train_time(self) -> float:
@@ -514,7 +504,7 @@ def main() -> None:
     table_path = args.output.with_suffix(".md")
 
     if args.table:
-        data = json.loads(args.output.read_text())
+        data = harness.read_json(args.output)
         table_path.write_text(markdown_table(data))
         print(table_path.read_text())
         return
@@ -527,11 +517,9 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d"),
         "command": "python benchmarks/throughput_fruitbot.py" + (" --smoke" if args.smoke else ""),
         "machine": {
-            "cpus": os.cpu_count(),
-            "processor": platform.processor() or platform.machine(),
-            "torch": th.__version__,
-            "torch_threads": th.get_num_threads(),
-            "load_before": os.getloadavg()[0],
+            key: value
+            for key, value in harness.machine_details().items()
+            if key in ("cpus", "processor", "torch", "torch_threads", "load_before")
         },
     }
     start = time.perf_counter()
@@ -543,8 +531,7 @@ def main() -> None:
     data["machine"]["load_after"] = os.getloadavg()[0]
     data["seconds"] = time.perf_counter() - start
     print_summary(data)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(data, indent=2) + "\n")
+    harness.write_json(args.output, data, indent=2)
     table_path.write_text(markdown_table(data))
     print(f"\nwrote {args.output} and {table_path} in {data['seconds']:.0f} s")
 
