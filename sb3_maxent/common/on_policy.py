@@ -114,6 +114,7 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
     log_maxent_coef: th.Tensor | None
     maxent_coef_optimizer: th.optim.Optimizer | None
     _rollout_maxent_bonus: float
+    _last_rollout_entropy: float
 
     @classmethod
     def _check_maxent_args(
@@ -174,18 +175,25 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
 
     # ----------------------------------------------------------------------------------------------- rollout
     def collect_rollouts(
-        self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer, n_rollout_steps: int, **kwargs: Any
+        self,
+        env: VecEnv,
+        callback: BaseCallback,
+        rollout_buffer: RolloutBuffer,
+        n_rollout_steps: int,
+        *args: Any,
+        **kwargs: Any,
     ) -> bool:
         """
         The parent's rollout collection, then the entropy pass over the buffer (see the module docstring).
 
         Callbacks' ``on_rollout_end`` runs inside the parent's collection, before the soft bonus is added.
         """
-        if not super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps, **kwargs):  # type: ignore[call-arg]
+        if not super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps, *args, **kwargs):  # type: ignore[call-arg]
             return False
         entropy = self._rollout_entropy(rollout_buffer)  # (n_steps, n_envs)
         mean_entropy = float(entropy.mean(dtype=np.float64))
         self.logger.record("rollout/policy_entropy", mean_entropy)
+        self._last_rollout_entropy = mean_entropy
         beta = self._current_maxent_coef()
         self._rollout_maxent_bonus = 0.0
         if self.maxent_mode == "soft_return" and beta > 0.0:
@@ -275,7 +283,7 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
 
     # ------------------------------------------------------------------------------------------- save/load
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_rollout_maxent_bonus", "log_maxent_coef", "maxent_coef_optimizer"]
+        return [*super()._excluded_save_params(), "_rollout_maxent_bonus", "_last_rollout_entropy", "log_maxent_coef", "maxent_coef_optimizer"]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts, variables = super()._get_torch_save_params()
