@@ -46,6 +46,9 @@ DEFAULT_AUTO_MAXENT_COEF = 0.01
 #: ``target_entropy="auto"``: this fraction of the uniform policy's entropy for finite action spaces, and
 #: SAC's -dim(A) for Box actions.
 AUTO_TARGET_ENTROPY_RATIO = 0.5
+#: Default Adam step size of log beta (one step per rollout): beta can move by about e^(0.01 n) in n rollouts,
+#: e.g. from 0.01 to 0.2 within the first 300 rollouts of rl-zoo's CartPole PPO settings (390 rollouts in all).
+DEFAULT_MAXENT_COEF_LR = 0.01
 #: Steps of the rollout buffer evaluated together by the entropy pass (bounds its memory on image inputs).
 ENTROPY_PASS_BATCH = 4096
 
@@ -111,6 +114,7 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
     maxent_mode: MaxEntMode
     maxent_grad: bool
     target_entropy: float | str
+    maxent_coef_lr: float
     log_maxent_coef: th.Tensor | None
     maxent_coef_optimizer: th.optim.Optimizer | None
     _rollout_maxent_bonus: float
@@ -118,7 +122,13 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
 
     @classmethod
     def _check_maxent_args(
-        cls, maxent_coef: object, maxent_mode: str, maxent_grad: object, target_entropy: object, ent_coef: object
+        cls,
+        maxent_coef: object,
+        maxent_mode: str,
+        maxent_grad: object,
+        target_entropy: object,
+        maxent_coef_lr: object,
+        ent_coef: object,
     ) -> None:
         """Validate the maximum-entropy arguments before anything is built, so that bad input fails fast."""
         if maxent_mode not in MAXENT_MODES:
@@ -134,13 +144,20 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
                     f"target_entropy={target_entropy!r} is only used by a learned beta: pass maxent_coef='auto' "
                     "(or 'auto_<initial>') with it, or leave target_entropy='auto'"
                 )
+        check_coefficient("maxent_coef_lr", maxent_coef_lr, allow_zero=False)  # type: ignore[arg-type]
         if ent_coef is not None:
             check_coefficient("ent_coef", ent_coef)  # type: ignore[arg-type]
 
     def _set_maxent_args(
-        self, maxent_coef: float | str | Schedule, maxent_mode: MaxEntMode, maxent_grad: bool, target_entropy: float | str
+        self,
+        maxent_coef: float | str | Schedule,
+        maxent_mode: MaxEntMode,
+        maxent_grad: bool,
+        target_entropy: float | str,
+        maxent_coef_lr: float,
     ) -> None:
         self.maxent_coef = maxent_coef
+        self.maxent_coef_lr = float(maxent_coef_lr)
         self.maxent_mode = maxent_mode
         self.maxent_grad = bool(maxent_grad)
         self.target_entropy = target_entropy
@@ -161,7 +178,7 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
         # SAC's dual variable: log beta, trained so that the mean policy entropy tracks the target
         self.target_entropy = resolve_target_entropy(self.target_entropy, self.action_space)
         self.log_maxent_coef = th.log(th.full((1,), initial, device=self.device)).requires_grad_(True)
-        self.maxent_coef_optimizer = th.optim.Adam([self.log_maxent_coef], lr=self.lr_schedule(1))
+        self.maxent_coef_optimizer = th.optim.Adam([self.log_maxent_coef], lr=self.maxent_coef_lr)
 
     def _current_maxent_coef(self) -> float:
         """beta now: the learned value, or the schedule's at the current progress (checked >= 0, finite)."""
@@ -244,7 +261,6 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
     def _update_maxent_coef(self, mean_entropy: float) -> None:
         """One step of SAC's dual update on log beta: the loss log(beta) * (H - target) lowers beta above it."""
         assert self.log_maxent_coef is not None and self.maxent_coef_optimizer is not None
-        self._update_learning_rate(self.maxent_coef_optimizer)
         loss = (self.log_maxent_coef * (mean_entropy - float(self.target_entropy))).sum()
         self.maxent_coef_optimizer.zero_grad()
         loss.backward()

@@ -15,7 +15,7 @@ from stable_baselines3.common.policies import (
 )
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
 
-from sb3_maxent.common.on_policy import MaxEntMode, MaxEntOnPolicyMixin
+from sb3_maxent.common.on_policy import DEFAULT_MAXENT_COEF_LR, MaxEntMode, MaxEntOnPolicyMixin
 from sb3_maxent.common.save_util import CheckedLoad
 from sb3_maxent.common.schedules import Schedule
 
@@ -53,6 +53,7 @@ class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C):
     :param maxent_grad: keep the exact beta * grad H term; False keeps only the detached reward bonus
     :param target_entropy: Target mean policy entropy of a learned ``maxent_coef`` in nats (``"auto"``: half the
         uniform entropy for finite action spaces, -dim(A) for Box actions)
+    :param maxent_coef_lr: Adam step size of log beta when ``maxent_coef="auto"`` (one step per rollout)
     :param vf_coef: Value function coefficient for the loss calculation
     :param max_grad_norm: The maximum value for the gradient clipping
     :param rms_prop_eps: RMSProp epsilon
@@ -94,6 +95,7 @@ class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C):
         maxent_mode: MaxEntMode = "soft_return",
         maxent_grad: bool = True,
         target_entropy: float | str = "auto",
+        maxent_coef_lr: float = DEFAULT_MAXENT_COEF_LR,
         vf_coef: float = 0.5,
         max_grad_norm: float = 0.5,
         rms_prop_eps: float = 1e-5,
@@ -111,7 +113,7 @@ class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
-        self._check_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy, ent_coef)
+        self._check_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy, maxent_coef_lr, ent_coef)
         super().__init__(
             policy,
             env,
@@ -137,7 +139,7 @@ class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C):
             device=device,
             _init_setup_model=False,
         )
-        self._set_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy)
+        self._set_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy, maxent_coef_lr)
         if _init_setup_model:
             self._setup_model()
 

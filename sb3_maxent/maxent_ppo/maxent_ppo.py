@@ -15,7 +15,7 @@ from stable_baselines3.common.policies import (
 )
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
 
-from sb3_maxent.common.on_policy import MAXENT_MODES, MaxEntMode
+from sb3_maxent.common.on_policy import DEFAULT_MAXENT_COEF_LR, MAXENT_MODES, MaxEntMode
 from sb3_maxent.common.ppo_train import MaxEntClippedSurrogateMixin
 from sb3_maxent.common.save_util import CheckedLoad
 from sb3_maxent.common.schedules import Schedule
@@ -81,6 +81,7 @@ class MaxEntPPO(CheckedLoad, MaxEntClippedSurrogateMixin, PPO):
     :param target_entropy: Target mean policy entropy of a learned ``maxent_coef``, in nats; ``"auto"``: half
         the uniform policy's entropy for finite action spaces, -dim(A) for Box actions (SAC's). Only with
         ``maxent_coef="auto"``.
+    :param maxent_coef_lr: Adam step size of log beta when ``maxent_coef="auto"`` (one step per rollout)
     :param vf_coef: Value function coefficient for the loss calculation
     :param max_grad_norm: The maximum value for the gradient clipping
     :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
@@ -122,6 +123,7 @@ class MaxEntPPO(CheckedLoad, MaxEntClippedSurrogateMixin, PPO):
         maxent_mode: MaxEntMode = "one_step",
         maxent_grad: bool = True,
         target_entropy: float | str = "auto",
+        maxent_coef_lr: float = DEFAULT_MAXENT_COEF_LR,
         vf_coef: float = 0.5,
         max_grad_norm: float = 0.5,
         use_sde: bool = False,
@@ -137,7 +139,7 @@ class MaxEntPPO(CheckedLoad, MaxEntClippedSurrogateMixin, PPO):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
-        self._check_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy, ent_coef)
+        self._check_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy, maxent_coef_lr, ent_coef)
 
         super().__init__(
             policy,
@@ -167,7 +169,7 @@ class MaxEntPPO(CheckedLoad, MaxEntClippedSurrogateMixin, PPO):
             device=device,
             _init_setup_model=False,
         )
-        self._set_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy)
+        self._set_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy, maxent_coef_lr)
 
         if _init_setup_model:
             self._setup_model()

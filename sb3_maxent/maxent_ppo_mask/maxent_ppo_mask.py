@@ -12,7 +12,7 @@ from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.policies import BasePolicy
 from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
 
-from sb3_maxent.common.on_policy import MaxEntMode
+from sb3_maxent.common.on_policy import DEFAULT_MAXENT_COEF_LR, MaxEntMode
 from sb3_maxent.common.ppo_train import MaxEntClippedSurrogateMixin
 from sb3_maxent.common.save_util import CheckedLoad
 from sb3_maxent.common.schedules import Schedule
@@ -51,6 +51,7 @@ class MaxEntMaskablePPO(CheckedLoad, MaxEntClippedSurrogateMixin, MaskablePPO):
     :param maxent_grad: as in MaxEntPPO: False detaches H in the advantage (``one_step``) or drops beta * grad H
         (``soft_return``)
     :param target_entropy: Target mean entropy of a learned ``maxent_coef``, in nats (``"auto"``: half of log|A|)
+    :param maxent_coef_lr: Adam step size of log beta when ``maxent_coef="auto"`` (one step per rollout)
     :param vf_coef: Value function coefficient for the loss calculation
     :param max_grad_norm: The maximum value for the gradient clipping
     :param rollout_buffer_class: Rollout buffer class to use. If ``None``, it will be automatically selected.
@@ -90,6 +91,7 @@ class MaxEntMaskablePPO(CheckedLoad, MaxEntClippedSurrogateMixin, MaskablePPO):
         maxent_mode: MaxEntMode = "one_step",
         maxent_grad: bool = True,
         target_entropy: float | str = "auto",
+        maxent_coef_lr: float = DEFAULT_MAXENT_COEF_LR,
         vf_coef: float = 0.5,
         max_grad_norm: float = 0.5,
         rollout_buffer_class: type[RolloutBuffer] | None = None,
@@ -103,7 +105,7 @@ class MaxEntMaskablePPO(CheckedLoad, MaxEntClippedSurrogateMixin, MaskablePPO):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
-        self._check_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy, ent_coef)
+        self._check_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy, maxent_coef_lr, ent_coef)
         super().__init__(
             policy,
             env,
@@ -130,7 +132,7 @@ class MaxEntMaskablePPO(CheckedLoad, MaxEntClippedSurrogateMixin, MaskablePPO):
             device=device,
             _init_setup_model=False,
         )
-        self._set_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy)
+        self._set_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy, maxent_coef_lr)
         if _init_setup_model:
             self._setup_model()
 

@@ -18,7 +18,7 @@ from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, Rollout
 from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
-from sb3_maxent.common.on_policy import MaxEntMode, MaxEntOnPolicyMixin
+from sb3_maxent.common.on_policy import DEFAULT_MAXENT_COEF_LR, MaxEntMode, MaxEntOnPolicyMixin
 from sb3_maxent.common.save_util import CheckedLoad
 from sb3_maxent.common.schedules import Schedule
 from sb3_maxent.maxent_trpo.policies import CnnPolicy, MlpPolicy, MultiInputPolicy
@@ -62,6 +62,7 @@ class MaxEntTRPO(CheckedLoad, MaxEntOnPolicyMixin, TRPO):
         (``soft_return``)
     :param target_entropy: Target mean entropy of a learned ``maxent_coef``, in nats (``"auto"``: half the uniform
         entropy for finite action spaces, -dim(A) for Box actions)
+    :param maxent_coef_lr: Adam step size of log beta when ``maxent_coef="auto"`` (one step per rollout)
     :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
     :param sde_sample_freq: Sample a new noise matrix every n steps when using gSDE (-1: only at rollout start)
     :param rollout_buffer_class: Rollout buffer class to use. If ``None``, it will be automatically selected.
@@ -102,6 +103,7 @@ class MaxEntTRPO(CheckedLoad, MaxEntOnPolicyMixin, TRPO):
         maxent_mode: MaxEntMode = "one_step",
         maxent_grad: bool = True,
         target_entropy: float | str = "auto",
+        maxent_coef_lr: float = DEFAULT_MAXENT_COEF_LR,
         use_sde: bool = False,
         sde_sample_freq: int = -1,
         rollout_buffer_class: type[RolloutBuffer] | None = None,
@@ -117,7 +119,7 @@ class MaxEntTRPO(CheckedLoad, MaxEntOnPolicyMixin, TRPO):
         device: th.device | str = "auto",
         _init_setup_model: bool = True,
     ):
-        self._check_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy, None)
+        self._check_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy, maxent_coef_lr, None)
         super().__init__(
             policy,
             env,
@@ -146,7 +148,7 @@ class MaxEntTRPO(CheckedLoad, MaxEntOnPolicyMixin, TRPO):
             device=device,
             _init_setup_model=False,
         )
-        self._set_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy)
+        self._set_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy, maxent_coef_lr)
         if _init_setup_model:
             self._setup_model()
 
