@@ -205,7 +205,7 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
 
         Callbacks' ``on_rollout_end`` runs inside the parent's collection, before the soft bonus is added.
         """
-        if not super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps, *args, **kwargs):  # type: ignore[call-arg]
+        if not super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps, *args, **kwargs):
             return False
         entropy = self._rollout_entropy(rollout_buffer)  # (n_steps, n_envs)
         mean_entropy = float(entropy.mean(dtype=np.float64))
@@ -238,7 +238,9 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
         n_steps, n_envs = rollout_buffer.rewards.shape
         size = n_steps * n_envs
         if isinstance(rollout_buffer, DictRolloutBuffer):
-            observations: Any = {key: obs.reshape(size, *obs.shape[2:]) for key, obs in rollout_buffer.observations.items()}
+            observations: Any = {
+                key: obs.reshape(size, *obs.shape[2:]) for key, obs in rollout_buffer.observations.items()
+            }
         else:
             observations = rollout_buffer.observations.reshape(size, *rollout_buffer.observations.shape[2:])
         entropies = []
@@ -249,7 +251,7 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
                     obs: Any = {key: value[index] for key, value in observations.items()}
                 else:
                     obs = observations[index]
-                distribution = self.policy.get_distribution(  # type: ignore[call-arg]
+                distribution = self.policy.get_distribution(
                     obs_as_tensor(obs, self.device), **self._entropy_distribution_kwargs(rollout_buffer, index)
                 )
                 entropy = distribution.entropy()
@@ -260,7 +262,8 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
 
     def _update_maxent_coef(self, mean_entropy: float) -> None:
         """One step of SAC's dual update on log beta: the loss log(beta) * (H - target) lowers beta above it."""
-        assert self.log_maxent_coef is not None and self.maxent_coef_optimizer is not None
+        assert self.log_maxent_coef is not None
+        assert self.maxent_coef_optimizer is not None
         loss = (self.log_maxent_coef * (mean_entropy - float(self.target_entropy))).sum()
         self.maxent_coef_optimizer.zero_grad()
         loss.backward()
@@ -299,7 +302,13 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
 
     # ------------------------------------------------------------------------------------------- save/load
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "_rollout_maxent_bonus", "_last_rollout_entropy", "log_maxent_coef", "maxent_coef_optimizer"]
+        return [
+            *super()._excluded_save_params(),
+            "_rollout_maxent_bonus",
+            "_last_rollout_entropy",
+            "log_maxent_coef",
+            "maxent_coef_optimizer",
+        ]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts, variables = super()._get_torch_save_params()

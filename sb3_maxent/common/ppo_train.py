@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.type_aliases import Schedule
 from stable_baselines3.common.utils import explained_variance
 from torch.nn import functional as F
 
@@ -20,10 +19,12 @@ from sb3_maxent.common.on_policy import MaxEntOnPolicyMixin
 class MaxEntClippedSurrogateMixin(MaxEntOnPolicyMixin):
     """``train`` of PPO-style algorithms (clipped surrogate, minibatches, epochs) with the maximum-entropy terms."""
 
-    clip_range: Schedule
-    clip_range_vf: Schedule | None
+    # declared as the parents do not agree on them (a float before _setup_model, then a schedule; MaskablePPO's
+    # batch_size may be None until set up)
+    clip_range: Any
+    clip_range_vf: Any
     n_epochs: int
-    batch_size: int
+    batch_size: Any
     normalize_advantage: bool
     target_kl: float | None
 

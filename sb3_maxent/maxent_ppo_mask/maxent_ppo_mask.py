@@ -71,7 +71,7 @@ class MaxEntMaskablePPO(CheckedLoad, MaxEntClippedSurrogateMixin, MaskablePPO):
         "CnnPolicy": CnnPolicy,
         "MultiInputPolicy": MultiInputPolicy,
     }
-    policy: MaskableActorCriticPolicy  # type: ignore[assignment]
+    policy: MaskableActorCriticPolicy
 
     def __init__(
         self,

@@ -242,7 +242,9 @@ class MaxEntTRPO(CheckedLoad, MaxEntOnPolicyMixin, TRPO):
             # Surrogate & KL gradient
             self.policy.optimizer.zero_grad()
 
-            actor_params, policy_objective_gradients, grad_kl, grad_shape = self._compute_actor_grad(kl_div, policy_objective)
+            actor_params, policy_objective_gradients, grad_kl, grad_shape = self._compute_actor_grad(
+                kl_div, policy_objective
+            )
 
             # Hessian-vector dot product function used in the conjugate gradient step
             hessian_vector_product_fn = partial(self.hessian_vector_product, actor_params, grad_kl)
@@ -270,7 +272,9 @@ class MaxEntTRPO(CheckedLoad, MaxEntOnPolicyMixin, TRPO):
                 for _ in range(self.line_search_max_iter):
                     start_idx = 0
                     # Applying the scaled step direction
-                    for param, original_param, shape in zip(actor_params, original_actor_params, grad_shape, strict=True):
+                    for param, original_param, shape in zip(
+                        actor_params, original_actor_params, grad_shape, strict=True
+                    ):
                         n_params = param.numel()
                         param.data = (
                             original_param.data
