@@ -73,7 +73,7 @@ class MaxEntPPO(CheckedLoad, MaxEntClippedSurrogateMixin, PPO):
         0.003 -1.31, 0.03 -1.62; the paper's 0.3 keeps the policy uniform), and as good as beta = 0 on
         CartPole-v1 and Pendulum-v1 in both modes (``benchmarks/beta_sweep.py``). ``"auto"`` (initial value 0.01) or
         ``"auto_<initial>"`` learns log beta so that the rollouts' mean policy entropy tracks ``target_entropy``
-        (SAC's dual update, one Adam step per rollout at the learning rate).
+        (SAC's dual update, one Adam step of ``maxent_coef_lr`` per rollout).
     :param maxent_mode: ``"one_step"`` (the paper's approximation) or ``"soft_return"`` (exact objective)
     :param maxent_grad: ``one_step``: let the gradient flow through H_t inside the advantage (the paper);
         False detaches it. ``soft_return``: keep the exact beta * grad H term; False keeps only the
