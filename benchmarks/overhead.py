@@ -85,6 +85,7 @@ def build_cases(quick: bool) -> list[Case]:
                 kwargs,
             )
         )
+    cases += family_cases(scale)
     try:
         from sb3_maxent.soft_dqn import SoftDQN
     except ImportError:
@@ -104,6 +105,43 @@ def build_cases(quick: bool) -> list[Case]:
         )
     )
     return cases
+
+
+def family_cases(scale: int) -> list[Case]:
+    """MaxEntA2C, MaxEntTRPO and MaxEntMaskablePPO against their parents, CartPole-v1, both modes where offered."""
+    from sb3_contrib import TRPO, MaskablePPO
+    from stable_baselines3 import A2C
+
+    from sb3_maxent import MaxEntA2C, MaxEntMaskablePPO, MaxEntTRPO
+    from sb3_maxent.envs.wrappers import AllActionsValid
+
+    def masked_cartpole() -> Any:
+        return make_vec_env("CartPole-v1", n_envs=4, seed=0, wrapper_class=AllActionsValid)
+
+    def cartpole() -> Any:
+        return make_vec_env("CartPole-v1", n_envs=4, seed=0)
+
+    family = [  # candidate, parent, env, settings, chunk (one iteration or more), modes
+        (MaxEntA2C, A2C, cartpole, dict(n_steps=5), 400, ("soft_return",)),
+        (MaxEntTRPO, TRPO, cartpole, dict(n_steps=512, batch_size=128), 2048, ("one_step", "soft_return")),
+        (MaxEntMaskablePPO, MaskablePPO, masked_cartpole, dict(n_steps=512, batch_size=64, n_epochs=10), 2048,
+         ("one_step", "soft_return")),
+    ]  # fmt: skip
+    return [
+        Case(
+            f"{candidate.__name__}[{mode}]/{parent.__name__} mlp CartPole-v1",
+            candidate,
+            parent,
+            "MlpPolicy",
+            make_env,
+            settings,
+            4096 * scale,
+            chunk,
+            dict(maxent_mode=mode, maxent_coef=0.1),
+        )
+        for candidate, parent, make_env, settings, chunk, modes in family
+        for mode in modes
+    ]
 
 
 def build(algo: type[BaseAlgorithm], case: Case, kwargs: dict[str, Any], seed: int) -> BaseAlgorithm:

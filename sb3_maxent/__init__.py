@@ -27,7 +27,10 @@ _import_legacy_gym_quietly()
 from stable_baselines3 import SAC  # noqa: E402  (after the quiet gym import above)
 
 from sb3_maxent.envs import register_envs  # noqa: E402
+from sb3_maxent.maxent_a2c import MaxEntA2C  # noqa: E402
 from sb3_maxent.maxent_ppo import MaxEntPPO  # noqa: E402
+from sb3_maxent.maxent_ppo_mask import MaxEntMaskablePPO  # noqa: E402
+from sb3_maxent.maxent_trpo import MaxEntTRPO  # noqa: E402
 from sb3_maxent.soft_dqn import SoftDQN  # noqa: E402
 
 # Read the version from the file (single place, also read by pyproject.toml)
@@ -36,4 +39,4 @@ with open(os.path.join(os.path.dirname(__file__), "version.txt")) as file_handle
 
 register_envs()
 
-__all__ = ["SAC", "MaxEntPPO", "SoftDQN", "__version__"]
+__all__ = ["SAC", "MaxEntA2C", "MaxEntMaskablePPO", "MaxEntPPO", "MaxEntTRPO", "SoftDQN", "__version__"]

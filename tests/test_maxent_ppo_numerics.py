@@ -11,7 +11,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from sb3_maxent import MaxEntPPO
+from sb3_maxent import MaxEntA2C, MaxEntPPO, MaxEntTRPO
 
 MODES = ["one_step", "soft_return"]
 
@@ -216,14 +216,19 @@ class _ScriptedEnv(gym.Env):
         return self._obs(), reward, kind == "terminated" and end, kind == "truncated" and end, {}
 
 
+#: the on-policy family shares the rollout hook; each algorithm's own settings for a 10-step rollout
+_SOFT_RETURN_ALGOS = {MaxEntPPO: {"batch_size": 10}, MaxEntA2C: {}, MaxEntTRPO: {"batch_size": 10}}
+
+
+@pytest.mark.parametrize("algo", list(_SOFT_RETURN_ALGOS), ids=lambda algo: algo.__name__)
 @pytest.mark.parametrize("maxent_grad", [True, False])
-def test_soft_return_gae_by_hand(maxent_grad: bool) -> None:
+def test_soft_return_gae_by_hand(maxent_grad: bool, algo: type[MaxEntPPO]) -> None:
     beta, gamma, lam, n_steps = 0.7, 0.9, 0.8, 10
-    model = MaxEntPPO(
+    model = algo(
         "MlpPolicy",
         DummyVecEnv([_ScriptedEnv]),
         n_steps=n_steps,
-        batch_size=n_steps,
+        **_SOFT_RETURN_ALGOS[algo],
         gamma=gamma,
         gae_lambda=lam,
         maxent_coef=beta,

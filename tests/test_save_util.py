@@ -14,13 +14,16 @@ from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-from sb3_maxent import MaxEntPPO, SoftDQN
+from sb3_maxent import MaxEntA2C, MaxEntMaskablePPO, MaxEntPPO, MaxEntTRPO, SoftDQN
 from sb3_maxent.common.save_util import check_saved_algorithm, identify_saved_algorithm
 
 # algorithm -> (policy, env id): every algorithm of FINGERPRINTS, saved untrained with a tiny network
 ALGORITHMS: dict[type[BaseAlgorithm], tuple[str, str]] = {
     SoftDQN: ("MlpPolicy", "CartPole-v1"),
     MaxEntPPO: ("MlpPolicy", "CartPole-v1"),
+    MaxEntA2C: ("MlpPolicy", "CartPole-v1"),
+    MaxEntMaskablePPO: ("MlpPolicy", "CartPole-v1"),
+    MaxEntTRPO: ("MlpPolicy", "CartPole-v1"),
     DQN: ("MlpPolicy", "CartPole-v1"),
     QRDQN: ("MlpPolicy", "CartPole-v1"),
     PPO: ("MlpPolicy", "CartPole-v1"),

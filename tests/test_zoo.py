@@ -108,7 +108,7 @@ def tiny_train(folder: Path, algo: str, env_id: str, *extra: str, timesteps: int
 def test_register_zoo_is_idempotent() -> None:
     keys = register_zoo()
     tables = [dict(ALGOS), dict(HYPERPARAMS_SAMPLER), dict(HYPERPARAMS_CONVERTER)]
-    assert register_zoo() == keys == ["maxent_ppo", "soft_dqn"]
+    assert register_zoo() == keys == ["maxent_a2c", "maxent_ppo", "maxent_ppo_mask", "maxent_trpo", "soft_dqn"]
     assert [dict(ALGOS), dict(HYPERPARAMS_SAMPLER), dict(HYPERPARAMS_CONVERTER)] == tables
     assert ALGOS["maxent_ppo"] is MaxEntPPO
     assert ALGOS["soft_dqn"] is SoftDQN
@@ -119,10 +119,22 @@ def test_register_zoo_is_idempotent() -> None:
 
 def test_packaged_configurations_cover_every_algorithm_and_environment() -> None:
     assert config_dir().samefile(REPO / "zoo_configs")
-    assert packaged_algos() == ["dqn", "maxent_ppo", "ppo", "sac", "soft_dqn"]
+    assert packaged_algos() == [
+        "dqn",
+        "maxent_a2c",
+        "maxent_ppo",
+        "maxent_ppo_mask",
+        "maxent_trpo",
+        "ppo",
+        "sac",
+        "soft_dqn",
+    ]
     discrete = ["FruitBot-v0", "GridWorld-v0", "GridWorldTwoGoals-v0"]
     expected = {
         "maxent_ppo": [*discrete, "MultiGoal-v0"],
+        "maxent_a2c": ["CartPole-v1", "GridWorld-v0"],
+        "maxent_ppo_mask": ["CartPole-v1"],
+        "maxent_trpo": ["CartPole-v1", "GridWorld-v0", "MultiGoal-v0"],
         "soft_dqn": discrete,
         "ppo": discrete,
         "dqn": discrete,
@@ -231,7 +243,7 @@ def test_no_entropy_ppo_is_an_override(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 # Optuna: samplers, converters, --storage with two workers, --trial-id
 # --------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("algo", ["maxent_ppo", "soft_dqn"])
+@pytest.mark.parametrize("algo", ["maxent_ppo", "maxent_a2c", "maxent_ppo_mask", "maxent_trpo", "soft_dqn"])
 def test_sampler_and_converter_agree(algo: str) -> None:
     """rl_zoo3 rebuilds a stored trial with the converter: it must give what the sampler gave."""
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
@@ -246,8 +258,8 @@ def test_sampler_and_converter_agree(algo: str) -> None:
         kwargs = {**sampled, "buffer_size": 100} if algo == "soft_dqn" else sampled
         ALGOS[algo]("MlpPolicy", env, **kwargs)
         study.tell(trial, 0.0)
-    expected = {"constant", "linear", "auto"} if algo == "soft_dqn" else {"one_step", "soft_return"}
-    assert seen == expected
+    modes = {"soft_dqn": {"constant", "linear", "auto"}, "maxent_a2c": {"soft_return"}}
+    assert seen == modes.get(algo, {"one_step", "soft_return"})
 
 
 OPTIMIZE = ["-optimize", "--n-trials", "2", "-n", "256", "--n-evaluations", "1", "--eval-episodes", "2"]

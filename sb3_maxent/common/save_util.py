@@ -44,7 +44,15 @@ class Fingerprint(NamedTuple):
 #: Most specific first: the first fingerprint whose keys (and policy module) a file matches names its algorithm.
 FINGERPRINTS: tuple[Fingerprint, ...] = (
     Fingerprint("SoftDQN", "sb3_maxent", frozenset({"temperature", "munchausen_alpha"})),
-    Fingerprint("MaxEntPPO", "sb3_maxent", frozenset({"maxent_coef"})),
+    Fingerprint(
+        "MaxEntMaskablePPO",
+        "sb3_maxent",
+        frozenset({"maxent_coef", "clip_range"}),
+        "sb3_contrib.common.maskable.policies",
+    ),
+    Fingerprint("MaxEntTRPO", "sb3_maxent", frozenset({"maxent_coef", "cg_damping"})),
+    Fingerprint("MaxEntPPO", "sb3_maxent", frozenset({"maxent_coef", "clip_range"})),
+    Fingerprint("MaxEntA2C", "sb3_maxent", frozenset({"maxent_coef"})),
     Fingerprint("QRDQN", "sb3_contrib", frozenset({"n_quantiles"})),
     Fingerprint("DQN", "stable_baselines3", frozenset({"exploration_fraction", "target_update_interval"})),
     Fingerprint("TQC", "sb3_contrib", frozenset({"top_quantiles_to_drop_per_net"})),

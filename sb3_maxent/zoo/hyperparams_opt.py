@@ -1,5 +1,5 @@
 """
-Optuna samplers and converters for MaxEntPPO and SoftDQN, in rl_zoo3's format.
+Optuna samplers and converters for the MaxEnt on-policy family and SoftDQN, in rl_zoo3's format.
 
 rl_zoo3 needs both halves: ``HYPERPARAMS_SAMPLER[algo](trial, n_actions, n_envs, additional_args)`` draws a
 trial's hyperparameters, and ``HYPERPARAMS_CONVERTER[algo](trial.params)`` rebuilds the same keyword
@@ -15,9 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 import optuna
-from rl_zoo3.hyperparams_opt import convert_offpolicy_params, convert_onpolicy_params, sample_ppo_params
+from rl_zoo3.hyperparams_opt import (
+    convert_offpolicy_params,
+    convert_onpolicy_params,
+    sample_a2c_params,
+    sample_ppo_params,
+    sample_trpo_params,
+)
 
-from sb3_maxent.maxent_ppo.maxent_ppo import MAXENT_MODES
+from sb3_maxent.common.on_policy import MAXENT_MODES
 
 # Raw Optuna parameter names that are ours (everything else goes through rl_zoo3's converters).
 MAXENT_PPO_PARAMS = ("maxent_coef", "maxent_mode", "maxent_grad")
@@ -34,7 +40,7 @@ SOFT_DQN_PARAMS = (
 
 
 def convert_maxent_ppo_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
-    """Raw trial parameters -> MaxEntPPO keyword arguments (PPO's part converted by rl_zoo3)."""
+    """Raw trial parameters -> keyword arguments of any MaxEnt on-policy algorithm (the parent's part by rl_zoo3)."""
     ppo_params = {key: value for key, value in sampled_params.items() if key not in MAXENT_PPO_PARAMS}
     hyperparams = convert_onpolicy_params(ppo_params)
     for key in MAXENT_PPO_PARAMS:
@@ -53,9 +59,32 @@ def sample_maxent_ppo_params(
     entropy term (``maxent_grad``).
     """
     sample_ppo_params(trial, n_actions, n_envs, additional_args)
+    _suggest_maxent(trial, list(MAXENT_MODES))
+    return convert_maxent_ppo_params(trial.params)
+
+
+def _suggest_maxent(trial: optuna.Trial, modes: list[str]) -> None:
+    """The maximum-entropy part of every on-policy search space: beta (log-uniform, 1e-4 to 1), mode, gradient."""
     trial.suggest_float("maxent_coef", 1e-4, 1.0, log=True)
-    trial.suggest_categorical("maxent_mode", list(MAXENT_MODES))
+    trial.suggest_categorical("maxent_mode", modes)
     trial.suggest_categorical("maxent_grad", [True, False])
+
+
+def sample_maxent_a2c_params(
+    trial: optuna.Trial, n_actions: int, n_envs: int, additional_args: dict[str, Any]
+) -> dict[str, Any]:
+    """Sampler for MaxEntA2C: rl_zoo3's A2C search space plus beta and ``maxent_grad`` (``soft_return`` only)."""
+    sample_a2c_params(trial, n_actions, n_envs, additional_args)
+    _suggest_maxent(trial, ["soft_return"])
+    return convert_maxent_ppo_params(trial.params)
+
+
+def sample_maxent_trpo_params(
+    trial: optuna.Trial, n_actions: int, n_envs: int, additional_args: dict[str, Any]
+) -> dict[str, Any]:
+    """Sampler for MaxEntTRPO: rl_zoo3's TRPO search space plus beta, the mode and ``maxent_grad``."""
+    sample_trpo_params(trial, n_actions, n_envs, additional_args)
+    _suggest_maxent(trial, list(MAXENT_MODES))
     return convert_maxent_ppo_params(trial.params)
 
 

@@ -1,0 +1,317 @@
+"""
+The maximum-entropy objective for SB3's on-policy algorithms, as hooks around the parents' own methods.
+
+:class:`MaxEntOnPolicyMixin` is the one design behind MaxEntPPO, MaxEntA2C, MaxEntMaskablePPO and MaxEntTRPO:
+
+* **Rollout** (:meth:`MaxEntOnPolicyMixin.collect_rollouts`): the parent's ``collect_rollouts`` runs unchanged;
+  afterwards one batched, gradient-free pass over the buffer computes H(pi_old(.|s_t)) for every stored step
+  (:meth:`~MaxEntOnPolicyMixin._rollout_entropy`, the masked distribution for MaskablePPO). In ``soft_return``
+  mode beta * H_t is added to the stored rewards, which already hold SB3's timeout bootstrap
+  r_T += gamma * V(s_T+1), and GAE is recomputed from them (the critic then learns the soft value). The learned
+  coefficient (``maxent_coef="auto"``) takes its dual step here, from the rollout's mean entropy.
+* **Minibatch** (:meth:`~MaxEntOnPolicyMixin._maxent_advantages`): ``one_step``'s change of a surrogate's
+  advantage and value target, A_t + beta * H_t and R_t + beta * H_t, with H_t under the current parameters.
+  Only the algorithms whose surrogate has the ratio form call it, from their one labelled copy of the parent's
+  ``train``.
+* **Objective** (:meth:`~MaxEntOnPolicyMixin._soft_return_entropy_coef`): ``soft_return``'s exact gradient adds
+  beta * grad H at every visited state, the same term as SB3's ``ent_coef``; algorithms with an ``ent_coef``
+  add beta to it.
+
+Logs: ``rollout/policy_entropy`` (mean H(pi_old) over the rollout), ``train/maxent_coef`` (beta),
+``train/maxent_bonus`` (mean beta * H added: to the rewards in ``soft_return``, to the advantages in
+``one_step``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch as th
+from gymnasium import spaces
+from stable_baselines3.common.buffers import DictRolloutBuffer, RolloutBuffer
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+from stable_baselines3.common.utils import obs_as_tensor
+from stable_baselines3.common.vec_env import VecEnv
+
+from sb3_maxent.common.schedules import Schedule, check_coefficient, to_schedule
+
+MaxEntMode = Literal["one_step", "soft_return"]
+MAXENT_MODES: tuple[str, ...] = ("one_step", "soft_return")
+
+#: Initial beta of ``maxent_coef="auto"`` (the package's default fixed beta); ``"auto_<x>"`` starts at x.
+DEFAULT_AUTO_MAXENT_COEF = 0.01
+#: ``target_entropy="auto"``: this fraction of the uniform policy's entropy for finite action spaces, and
+#: SAC's -dim(A) for Box actions.
+AUTO_TARGET_ENTROPY_RATIO = 0.5
+#: Default Adam step size of log beta (one step per rollout): beta can move by about e^(0.01 n) in n rollouts,
+#: e.g. from 0.01 to 0.2 within the first 300 rollouts of rl-zoo's CartPole PPO settings (390 rollouts in all).
+DEFAULT_MAXENT_COEF_LR = 0.01
+#: Steps of the rollout buffer evaluated together by the entropy pass (bounds its memory on image inputs).
+ENTROPY_PASS_BATCH = 4096
+
+
+def parse_auto_coef(maxent_coef: object) -> float | None:
+    """Initial beta of ``"auto"`` / ``"auto_<initial>"``; None for a fixed coefficient or a schedule."""
+    if not isinstance(maxent_coef, str):
+        return None
+    valid = "a float >= 0, a schedule of progress_remaining, 'auto' or 'auto_<initial value>' (e.g. 'auto_0.1')"
+    if maxent_coef == "auto":
+        return DEFAULT_AUTO_MAXENT_COEF
+    if maxent_coef.startswith("auto_"):
+        try:
+            initial = float(maxent_coef[len("auto_") :])
+        except ValueError:
+            raise ValueError(f"maxent_coef must be {valid}, got {maxent_coef!r}") from None
+        if math.isfinite(initial) and initial > 0:
+            return initial
+        raise ValueError(f"maxent_coef={maxent_coef!r}: the initial value of a learned beta must be > 0")
+    raise ValueError(f"maxent_coef must be {valid}, got {maxent_coef!r}")
+
+
+def max_entropy(action_space: spaces.Space) -> float | None:
+    """Entropy of the uniform policy over a finite action space (nats); None for Box actions."""
+    if isinstance(action_space, spaces.Discrete):
+        return math.log(int(action_space.n))
+    if isinstance(action_space, spaces.MultiDiscrete):
+        return float(np.log(action_space.nvec).sum())
+    if isinstance(action_space, spaces.MultiBinary):
+        return float(np.prod(action_space.shape)) * math.log(2)
+    return None
+
+
+def resolve_target_entropy(target_entropy: float | str, action_space: spaces.Space) -> float:
+    """``target_entropy`` in nats: a float as given, ``"auto"`` half the uniform entropy (-dim(A) for Box)."""
+    if target_entropy == "auto":
+        uniform = max_entropy(action_space)
+        if uniform is None:
+            return -float(np.prod(action_space.shape))  # type: ignore[arg-type]
+        return AUTO_TARGET_ENTROPY_RATIO * uniform
+    try:
+        value = float(target_entropy)
+    except (TypeError, ValueError):
+        raise ValueError(f"target_entropy must be 'auto' or a float in nats, got {target_entropy!r}") from None
+    uniform = max_entropy(action_space)
+    if not math.isfinite(value) or (uniform is not None and not 0.0 < value < uniform):
+        bounds = f"strictly between 0 and log|A| = {uniform:.4f}" if uniform is not None else "finite"
+        raise ValueError(f"target_entropy must be {bounds} for this action space, got {target_entropy!r}")
+    return value
+
+
+class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
+    """
+    Hooks that add the maximum-entropy objective to an SB3 on-policy algorithm; put it before the parent:
+    ``class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C)``. The algorithm's ``__init__`` calls
+    :meth:`_check_maxent_args` before the parent's and :meth:`_set_maxent_args` after it.
+    """
+
+    #: Why ``one_step`` does not apply to this algorithm (None: it does)
+    one_step_unsupported: ClassVar[str | None] = None
+
+    maxent_coef: float | str | Schedule
+    maxent_mode: MaxEntMode
+    maxent_grad: bool
+    target_entropy: float | str
+    maxent_coef_lr: float
+    log_maxent_coef: th.Tensor | None
+    maxent_coef_optimizer: th.optim.Optimizer | None
+    _rollout_maxent_bonus: float
+    _last_rollout_entropy: float
+
+    @classmethod
+    def _check_maxent_args(
+        cls,
+        maxent_coef: object,
+        maxent_mode: str,
+        maxent_grad: object,
+        target_entropy: object,
+        maxent_coef_lr: object,
+        ent_coef: object,
+    ) -> None:
+        """Validate the maximum-entropy arguments before anything is built, so that bad input fails fast."""
+        if maxent_mode not in MAXENT_MODES:
+            raise ValueError(f"maxent_mode must be one of {MAXENT_MODES}, got {maxent_mode!r}")
+        if maxent_mode == "one_step" and cls.one_step_unsupported is not None:
+            raise ValueError(f"{cls.__name__} has no maxent_mode='one_step': {cls.one_step_unsupported}")
+        if not isinstance(maxent_grad, (bool, np.bool_)):
+            raise ValueError(f"maxent_grad must be True or False, got {maxent_grad!r}")
+        if parse_auto_coef(maxent_coef) is None:
+            to_schedule("maxent_coef", maxent_coef)  # type: ignore[arg-type]
+            if target_entropy != "auto":
+                raise ValueError(
+                    f"target_entropy={target_entropy!r} is only used by a learned beta: pass maxent_coef='auto' "
+                    "(or 'auto_<initial>') with it, or leave target_entropy='auto'"
+                )
+        check_coefficient("maxent_coef_lr", maxent_coef_lr, allow_zero=False)  # type: ignore[arg-type]
+        if ent_coef is not None:
+            check_coefficient("ent_coef", ent_coef)  # type: ignore[arg-type]
+
+    def _set_maxent_args(
+        self,
+        maxent_coef: float | str | Schedule,
+        maxent_mode: MaxEntMode,
+        maxent_grad: bool,
+        target_entropy: float | str,
+        maxent_coef_lr: float,
+    ) -> None:
+        self.maxent_coef = maxent_coef
+        self.maxent_coef_lr = float(maxent_coef_lr)
+        self.maxent_mode = maxent_mode
+        self.maxent_grad = bool(maxent_grad)
+        self.target_entropy = target_entropy
+
+    def _setup_model(self) -> None:
+        super()._setup_model()
+        self._setup_maxent_coef()
+
+    def _setup_maxent_coef(self) -> None:
+        """Resolve ``maxent_coef`` once: a schedule of progress_remaining, or log beta and its optimizer."""
+        self.log_maxent_coef = None
+        self.maxent_coef_optimizer = None
+        initial = parse_auto_coef(self.maxent_coef)
+        if initial is None:
+            # kept as a schedule (saved with the model, continues after learn(..., reset_num_timesteps=False))
+            self.maxent_coef = to_schedule("maxent_coef", self.maxent_coef)  # type: ignore[arg-type]
+            return
+        # SAC's dual variable: log beta, trained so that the mean policy entropy tracks the target
+        self.target_entropy = resolve_target_entropy(self.target_entropy, self.action_space)
+        self.log_maxent_coef = th.log(th.full((1,), initial, device=self.device)).requires_grad_(True)
+        self.maxent_coef_optimizer = th.optim.Adam([self.log_maxent_coef], lr=self.maxent_coef_lr)
+
+    def _current_maxent_coef(self) -> float:
+        """beta now: the learned value, or the schedule's at the current progress (checked >= 0, finite)."""
+        if self.log_maxent_coef is not None:
+            return float(th.exp(self.log_maxent_coef.detach()).item())
+        assert callable(self.maxent_coef)
+        return check_coefficient(
+            f"maxent_coef (schedule value at progress_remaining={self._current_progress_remaining:.4f})",
+            self.maxent_coef(self._current_progress_remaining),
+        )
+
+    # ----------------------------------------------------------------------------------------------- rollout
+    def collect_rollouts(
+        self,
+        env: VecEnv,
+        callback: BaseCallback,
+        rollout_buffer: RolloutBuffer,
+        n_rollout_steps: int,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        """
+        The parent's rollout collection, then the entropy pass over the buffer (see the module docstring).
+
+        Callbacks' ``on_rollout_end`` runs inside the parent's collection, before the soft bonus is added.
+        """
+        if not super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps, *args, **kwargs):
+            return False
+        entropy = self._rollout_entropy(rollout_buffer)  # (n_steps, n_envs)
+        mean_entropy = float(entropy.mean(dtype=np.float64))
+        self.logger.record("rollout/policy_entropy", mean_entropy)
+        self._last_rollout_entropy = mean_entropy
+        beta = self._current_maxent_coef()
+        self._rollout_maxent_bonus = 0.0
+        if self.maxent_mode == "soft_return" and beta > 0.0:
+            # r_t <- r_t + beta * H(pi_old(.|s_t)): the entropy of the state where a_t was taken, added to the
+            # stored rewards (which already hold the timeout bootstrap); then GAE over the soft rewards.
+            rollout_buffer.rewards += beta * entropy
+            self._rollout_maxent_bonus = beta * mean_entropy
+            with th.no_grad():
+                last_values = self.policy.predict_values(obs_as_tensor(self._last_obs, self.device))  # type: ignore[arg-type]
+            rollout_buffer.compute_returns_and_advantage(last_values=last_values, dones=self._last_episode_starts)  # type: ignore[arg-type]
+        if self.maxent_coef_optimizer is not None:
+            self._update_maxent_coef(mean_entropy)
+        return True
+
+    def _entropy_distribution_kwargs(self, rollout_buffer: RolloutBuffer, index: slice) -> dict[str, Any]:
+        """Extra arguments of ``policy.get_distribution`` for the flattened buffer rows ``index`` (masks)."""
+        return {}
+
+    def _rollout_entropy(self, rollout_buffer: RolloutBuffer) -> np.ndarray:
+        """
+        H(pi_old(.|s_t)) of every step of the buffer, shape (n_steps, n_envs), in batches of
+        :data:`ENTROPY_PASS_BATCH` steps. Where the distribution has no closed-form entropy (squashed gSDE) the
+        single-sample estimate -log pi_old(a_t|s_t) from the buffer is used.
+        """
+        n_steps, n_envs = rollout_buffer.rewards.shape
+        size = n_steps * n_envs
+        if isinstance(rollout_buffer, DictRolloutBuffer):
+            observations: Any = {
+                key: obs.reshape(size, *obs.shape[2:]) for key, obs in rollout_buffer.observations.items()
+            }
+        else:
+            observations = rollout_buffer.observations.reshape(size, *rollout_buffer.observations.shape[2:])
+        entropies = []
+        with th.no_grad():
+            for start in range(0, size, ENTROPY_PASS_BATCH):
+                index = slice(start, min(start + ENTROPY_PASS_BATCH, size))
+                if isinstance(observations, dict):
+                    obs: Any = {key: value[index] for key, value in observations.items()}
+                else:
+                    obs = observations[index]
+                distribution = self.policy.get_distribution(
+                    obs_as_tensor(obs, self.device), **self._entropy_distribution_kwargs(rollout_buffer, index)
+                )
+                entropy = distribution.entropy()
+                if entropy is None:
+                    return -rollout_buffer.log_probs.copy()
+                entropies.append(entropy.cpu().numpy())
+        return np.concatenate(entropies).reshape(n_steps, n_envs)
+
+    def _update_maxent_coef(self, mean_entropy: float) -> None:
+        """One step of SAC's dual update on log beta: the loss log(beta) * (H - target) lowers beta above it."""
+        assert self.log_maxent_coef is not None
+        assert self.maxent_coef_optimizer is not None
+        loss = (self.log_maxent_coef * (mean_entropy - float(self.target_entropy))).sum()
+        self.maxent_coef_optimizer.zero_grad()
+        loss.backward()
+        self.maxent_coef_optimizer.step()
+        self.logger.record("train/maxent_coef_loss", loss.item())
+
+    # ------------------------------------------------------------------------------------------------ train
+    def _soft_return_entropy_coef(self, beta: float) -> float:
+        """Coefficient of -mean(H) in the loss: ent_coef, plus beta for soft_return's exact gradient."""
+        ent_coef = float(getattr(self, "ent_coef", 0.0))
+        if self.maxent_mode == "soft_return" and self.maxent_grad and beta > 0.0:
+            return ent_coef + beta
+        return ent_coef
+
+    def _maxent_advantages(
+        self, advantages: th.Tensor, returns: th.Tensor, entropy: th.Tensor, beta: float
+    ) -> tuple[th.Tensor, th.Tensor]:
+        """
+        ``one_step`` (the paper's approximation): A_t(beta) = A_t + beta * H_t, the gradient flowing through
+        H_t = H(pi_theta(.|s_t)) unless ``maxent_grad=False``, and the detached value target R_t + beta * H_t.
+        ``soft_return``: unchanged (the bonus is already in the rewards). Shapes: (batch,).
+        """
+        if self.maxent_mode != "one_step" or beta == 0.0:
+            return advantages, returns
+        bonus = beta * entropy
+        return advantages + (bonus if self.maxent_grad else bonus.detach()), returns + bonus.detach()
+
+    def _record_maxent(self, beta: float, mean_train_entropy: float | None) -> None:
+        """``train/maxent_coef`` and ``train/maxent_bonus`` (mean beta * H added this update)."""
+        self.logger.record("train/maxent_coef", beta)
+        if self.maxent_mode == "one_step":
+            bonus = beta * mean_train_entropy if mean_train_entropy is not None else 0.0
+        else:
+            bonus = getattr(self, "_rollout_maxent_bonus", 0.0)
+        self.logger.record("train/maxent_bonus", bonus)
+
+    # ------------------------------------------------------------------------------------------- save/load
+    def _excluded_save_params(self) -> list[str]:
+        return [
+            *super()._excluded_save_params(),
+            "_rollout_maxent_bonus",
+            "_last_rollout_entropy",
+            "log_maxent_coef",
+            "maxent_coef_optimizer",
+        ]
+
+    def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
+        state_dicts, variables = super()._get_torch_save_params()
+        if self.maxent_coef_optimizer is not None:
+            return [*state_dicts, "maxent_coef_optimizer"], [*variables, "log_maxent_coef"]
+        return state_dicts, variables

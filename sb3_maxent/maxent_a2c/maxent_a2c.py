@@ -1,0 +1,176 @@
+"""Maximum-entropy A2C: A2C on the entropy-augmented return (the soft_return objective)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, TypeVar
+
+import torch as th
+from stable_baselines3 import A2C
+from stable_baselines3.common.buffers import RolloutBuffer
+from stable_baselines3.common.policies import (
+    ActorCriticCnnPolicy,
+    ActorCriticPolicy,
+    BasePolicy,
+    MultiInputActorCriticPolicy,
+)
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
+
+from sb3_maxent.common.on_policy import DEFAULT_MAXENT_COEF_LR, MaxEntMode, MaxEntOnPolicyMixin
+from sb3_maxent.common.save_util import CheckedLoad
+from sb3_maxent.common.schedules import Schedule
+
+SelfMaxEntA2C = TypeVar("SelfMaxEntA2C", bound="MaxEntA2C")
+
+
+class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C):
+    """
+    Maximum-entropy Advantage Actor Critic (A2C).
+
+    A2C on the maximum-entropy return sum_t gamma^t (r_t + beta * H(pi(.|s_t))) ("On-Policy Maximum Entropy
+    Deep Reinforcement Learning"; see ``docs/algos/maxent_a2c.md``). Only ``maxent_mode="soft_return"``:
+    beta * H(pi_old(.|s_t)) is added to r_t after SB3's rollout collection and GAE recomputed (the critic learns
+    the soft value), and beta * grad H is added to the policy gradient (``ent_coef + beta`` in A2C's loss).
+
+    The paper's ``one_step`` approximation is derived for a surrogate of the form ratio * A: its advantage
+    A + beta * H_theta carries grad H through the importance ratio, which is one at the rollout's parameters.
+    A2C's loss -log pi(a|s) * A has no ratio, so A + beta * H_theta there would give beta * H * grad log pi
+    plus beta * log pi * grad H, not the paper's update: ``maxent_mode="one_step"`` raises a ``ValueError``.
+
+    All other arguments are A2C's (see :class:`stable_baselines3.A2C`); ``MaxEntA2C.load()`` refuses files saved
+    by another algorithm (:class:`sb3_maxent.common.save_util.CheckedLoad`).
+
+    :param policy: The policy model to use (MlpPolicy, CnnPolicy, MultiInputPolicy, ...)
+    :param env: The environment to learn from (if registered in Gym, can be str)
+    :param learning_rate: The learning rate, it can be a function of the current progress remaining (from 1 to 0)
+    :param n_steps: The number of steps to run for each environment per update
+    :param gamma: Discount factor
+    :param gae_lambda: Factor for trade-off of bias vs variance for Generalized Advantage Estimator
+    :param ent_coef: Entropy *regularisation* coefficient, SB3's meaning (added to beta in the loss)
+    :param maxent_coef: Temperature beta (float >= 0, a schedule of progress_remaining, ``"auto"`` or
+        ``"auto_<initial>"`` to learn it toward ``target_entropy``): a reward bonus on the scale of the rewards
+        and the coefficient of grad H
+    :param maxent_mode: ``"soft_return"`` only (see above)
+    :param maxent_grad: keep the exact beta * grad H term; False keeps only the detached reward bonus
+    :param target_entropy: Target mean policy entropy of a learned ``maxent_coef`` in nats (``"auto"``: half the
+        uniform entropy for finite action spaces, -dim(A) for Box actions)
+    :param maxent_coef_lr: Adam step size of log beta when ``maxent_coef="auto"`` (one step per rollout)
+    :param vf_coef: Value function coefficient for the loss calculation
+    :param max_grad_norm: The maximum value for the gradient clipping
+    :param rms_prop_eps: RMSProp epsilon
+    :param use_rms_prop: Whether to use RMSprop (default) or Adam as optimizer
+    :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
+    :param sde_sample_freq: Sample a new noise matrix every n steps when using gSDE (-1: only at rollout start)
+    :param rollout_buffer_class: Rollout buffer class to use. If ``None``, it will be automatically selected.
+    :param rollout_buffer_kwargs: Keyword arguments to pass to the rollout buffer on creation
+    :param normalize_advantage: Whether to normalize or not the advantage
+    :param stats_window_size: Window size for the rollout logging
+    :param tensorboard_log: the log location for tensorboard (if None, no logging)
+    :param policy_kwargs: additional arguments to be passed to the policy on creation
+    :param verbose: Verbosity level: 0 for no output, 1 for info messages, 2 for debug messages
+    :param seed: Seed for the pseudo random generators
+    :param device: Device (cpu, cuda, ...) on which the code should be run.
+    :param _init_setup_model: Whether or not to build the network at the creation of the instance
+    """
+
+    one_step_unsupported: ClassVar[str | None] = (
+        "A2C's loss -log pi(a|s) * A has no importance ratio, and the one-step approximation needs one (see "
+        "docs/algos/maxent_a2c.md); use maxent_mode='soft_return' (the exact objective), or MaxEntPPO"
+    )
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {
+        "MlpPolicy": ActorCriticPolicy,
+        "CnnPolicy": ActorCriticCnnPolicy,
+        "MultiInputPolicy": MultiInputActorCriticPolicy,
+    }
+
+    def __init__(
+        self,
+        policy: str | type[ActorCriticPolicy],
+        env: GymEnv | str,
+        learning_rate: float | Schedule = 7e-4,
+        n_steps: int = 5,
+        gamma: float = 0.99,
+        gae_lambda: float = 1.0,
+        ent_coef: float = 0.0,
+        maxent_coef: float | str | Schedule = 0.01,
+        maxent_mode: MaxEntMode = "soft_return",
+        maxent_grad: bool = True,
+        target_entropy: float | str = "auto",
+        maxent_coef_lr: float = DEFAULT_MAXENT_COEF_LR,
+        vf_coef: float = 0.5,
+        max_grad_norm: float = 0.5,
+        rms_prop_eps: float = 1e-5,
+        use_rms_prop: bool = True,
+        use_sde: bool = False,
+        sde_sample_freq: int = -1,
+        rollout_buffer_class: type[RolloutBuffer] | None = None,
+        rollout_buffer_kwargs: dict[str, Any] | None = None,
+        normalize_advantage: bool = False,
+        stats_window_size: int = 100,
+        tensorboard_log: str | None = None,
+        policy_kwargs: dict[str, Any] | None = None,
+        verbose: int = 0,
+        seed: int | None = None,
+        device: th.device | str = "auto",
+        _init_setup_model: bool = True,
+    ):
+        self._check_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy, maxent_coef_lr, ent_coef)
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            n_steps=n_steps,
+            gamma=gamma,
+            gae_lambda=gae_lambda,
+            ent_coef=ent_coef,
+            vf_coef=vf_coef,
+            max_grad_norm=max_grad_norm,
+            rms_prop_eps=rms_prop_eps,
+            use_rms_prop=use_rms_prop,
+            use_sde=use_sde,
+            sde_sample_freq=sde_sample_freq,
+            rollout_buffer_class=rollout_buffer_class,
+            rollout_buffer_kwargs=rollout_buffer_kwargs,
+            normalize_advantage=normalize_advantage,
+            stats_window_size=stats_window_size,
+            tensorboard_log=tensorboard_log,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+            seed=seed,
+            device=device,
+            _init_setup_model=False,
+        )
+        self._set_maxent_args(maxent_coef, maxent_mode, maxent_grad, target_entropy, maxent_coef_lr)
+        if _init_setup_model:
+            self._setup_model()
+
+    def train(self) -> None:
+        """
+        A2C's own update (no copy): soft_return's beta * grad H is the gradient of A2C's entropy term, so the
+        update runs with ``ent_coef + beta`` (``ent_coef`` itself is restored afterwards).
+        """
+        beta = self._current_maxent_coef()
+        ent_coef = self.ent_coef
+        self.ent_coef = self._soft_return_entropy_coef(beta)
+        try:
+            super().train()
+        finally:
+            self.ent_coef = ent_coef
+        self._record_maxent(beta, None)
+
+    def learn(
+        self: SelfMaxEntA2C,
+        total_timesteps: int,
+        callback: MaybeCallback = None,
+        log_interval: int = 100,
+        tb_log_name: str = "MaxEntA2C",
+        reset_num_timesteps: bool = True,
+        progress_bar: bool = False,
+    ) -> SelfMaxEntA2C:
+        return super().learn(
+            total_timesteps=total_timesteps,
+            callback=callback,
+            log_interval=log_interval,
+            tb_log_name=tb_log_name,
+            reset_num_timesteps=reset_num_timesteps,
+            progress_bar=progress_bar,
+        )
