@@ -65,7 +65,8 @@ def test_default_target_entropy_and_ent_coef() -> None:
     assert ratio.target_entropy == pytest.approx(0.5 * math.log(2))
     assert ratio._current_ent_coef().item() == pytest.approx(0.2)
     fixed = DiscreteSAC("MlpPolicy", "CartPole-v1", ent_coef=0.05, **SMALL)
-    assert fixed.log_ent_coef is None and fixed._current_ent_coef().item() == pytest.approx(0.05)
+    assert fixed.log_ent_coef is None
+    assert fixed._current_ent_coef().item() == pytest.approx(0.05)
 
 
 def test_share_features_extractor() -> None:
@@ -81,7 +82,8 @@ def test_share_features_extractor() -> None:
         extractor = {id(p) for p in model.actor.features_extractor.parameters()}
         actor_params = {id(p) for group in model.actor.optimizer.param_groups for p in group["params"]}
         critic_params = {id(p) for group in model.critic.optimizer.param_groups for p in group["params"]}
-        assert not extractor & actor_params and extractor <= critic_params
+        assert not extractor & actor_params
+        assert extractor <= critic_params
         # The actor loss alone: a gradient on the shared extractor only with actor_trains_features_extractor
         model.set_logger(configure(None, []))
         model.learn(SMALL["learning_starts"] + 1)
@@ -203,7 +205,12 @@ def fixed_batch() -> ReplayBufferSamples:
         return th.as_tensor(x, dtype=th.float32)
 
     return ReplayBufferSamples(
-        tensor(eye[s]), th.as_tensor(a[:, None]), tensor(eye[s2]), tensor(d[:, None]), tensor(r[:, None]), tensor(k[:, None])
+        tensor(eye[s]),
+        th.as_tensor(a[:, None]),
+        tensor(eye[s2]),
+        tensor(d[:, None]),
+        tensor(r[:, None]),
+        tensor(k[:, None]),
     )
 
 
@@ -249,10 +256,12 @@ def test_losses_match_hand_computation(alpha: float) -> None:
     np.testing.assert_allclose(entropy.numpy(), expected["entropy"], rtol=0, atol=1e-6)
     # d(ent_coef loss) / d log(alpha) = mean(H - target): alpha falls while the policy is more random than the target
     ent_coef_loss.backward()
-    assert model.log_ent_coef is not None and model.log_ent_coef.grad is not None
+    assert model.log_ent_coef is not None
+    assert model.log_ent_coef.grad is not None
     assert model.log_ent_coef.grad.item() == pytest.approx(expected["ent_coef_grad"], abs=1e-6)
     # The near-deterministic state: exact zeros, no NaN, and finite gradients in the actor
-    assert th.isfinite(log_pi).all() and log_pi[3].exp().tolist() == [1.0, 0.0, 0.0]
+    assert th.isfinite(log_pi).all()
+    assert log_pi[3].exp().tolist() == [1.0, 0.0, 0.0]
     actor_loss.backward()
     assert all(th.isfinite(p.grad).all() for p in model.actor.parameters() if p.grad is not None)
 
@@ -271,7 +280,8 @@ def test_train_step_applies_the_losses() -> None:
     model.train(gradient_steps=1, batch_size=len(BATCH))
     # The same step by hand with the reference model's optimizers
     _, critic_loss, actor_loss, ent_coef_loss, _, _ = reference._losses(batch, reference._current_ent_coef())
-    assert ent_coef_loss is not None and reference.ent_coef_optimizer is not None
+    assert ent_coef_loss is not None
+    assert reference.ent_coef_optimizer is not None
     for optimizer, loss in (
         (reference.critic.optimizer, critic_loss),
         (reference.actor.optimizer, actor_loss),
@@ -284,7 +294,8 @@ def test_train_step_applies_the_losses() -> None:
         assert th.equal(trained, expected)
     for trained, expected in zip(model.actor.parameters(), reference.actor.parameters(), strict=True):
         assert th.equal(trained, expected)
-    assert model.log_ent_coef is not None and reference.log_ent_coef is not None
+    assert model.log_ent_coef is not None
+    assert reference.log_ent_coef is not None
     assert th.equal(model.log_ent_coef, reference.log_ent_coef)
     # Polyak update after the step (target_update_interval=1): 0.5 * critic + 0.5 * old target
     for target, critic, old in zip(
@@ -308,9 +319,11 @@ def test_target_update_interval_counts_gradient_steps_over_calls() -> None:
     for _ in range(3):
         model.train(gradient_steps=2, batch_size=len(BATCH))
         copies.append(
-            all(th.equal(t, c) for t, c in zip(model.critic_target.parameters(), model.critic.parameters(), strict=True))
+            all(
+                th.equal(t, c) for t, c in zip(model.critic_target.parameters(), model.critic.parameters(), strict=True)
+            )
         )
-    assert copies == [False, False, True]  # after 2, 4 and 6 gradient steps: the copy happened at step 3 and 6
+    assert copies == [False, False, True]  # after 2, 4 and 6 gradient steps: copies at steps 3 and 6
 
 
 def test_extreme_values_stay_finite() -> None:
@@ -321,12 +334,15 @@ def test_extreme_values_stay_finite() -> None:
             set_table(network, 1e6 * RNG.normal(size=(N_STATES, N_ACTIONS)))
         set_table(model.actor.logits_net, 1e4 * RNG.normal(size=(N_STATES, N_ACTIONS)))
         target, critic_loss, actor_loss, _, log_pi, entropy = model._losses(fixed_batch(), model._current_ent_coef())
-        assert th.isfinite(target).all() and th.isfinite(log_pi).all() and th.isfinite(entropy).all()
-        assert math.isfinite(critic_loss.item()) and math.isfinite(actor_loss.item())
+        assert th.isfinite(target).all()
+        assert th.isfinite(log_pi).all()
+        assert th.isfinite(entropy).all()
+        assert math.isfinite(critic_loss.item())
+        assert math.isfinite(actor_loss.item())
         (critic_loss + actor_loss).backward()
         assert all(th.isfinite(p.grad).all() for p in model.policy.parameters() if p.grad is not None)
         actions, _ = model.predict(np.eye(N_STATES, dtype=np.float32), deterministic=False)
-        assert ((0 <= actions) & (actions < N_ACTIONS)).all()
+        assert ((actions >= 0) & (actions < N_ACTIONS)).all()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -354,13 +370,17 @@ def test_save_load_same_predictions_and_next_update(ent_coef: str | float, tmp_p
         assert th.equal(tensor, loaded.policy.state_dict()[name]), name
     assert th.equal(model._current_ent_coef(), loaded._current_ent_coef())
     if ent_coef == "auto":
-        assert model.ent_coef_optimizer is not None and loaded.ent_coef_optimizer is not None
+        assert model.ent_coef_optimizer is not None
+        assert loaded.ent_coef_optimizer is not None
         saved_state = model.ent_coef_optimizer.state_dict()["state"][0]
         loaded_state = loaded.ent_coef_optimizer.state_dict()["state"][0]
         for key in ("step", "exp_avg", "exp_avg_sq"):
             assert th.equal(saved_state[key], loaded_state[key]), key
         assert model.target_entropy == loaded.target_entropy
-    for optimizer, loaded_optimizer in ((model.actor.optimizer, loaded.actor.optimizer), (model.critic.optimizer, loaded.critic.optimizer)):
+    for optimizer, loaded_optimizer in (
+        (model.actor.optimizer, loaded.actor.optimizer),
+        (model.critic.optimizer, loaded.critic.optimizer),
+    ):
         for state, loaded_state in zip(
             optimizer.state_dict()["state"].values(), loaded_optimizer.state_dict()["state"].values(), strict=True
         ):

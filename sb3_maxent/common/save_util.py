@@ -45,7 +45,9 @@ class Fingerprint(NamedTuple):
 FINGERPRINTS: tuple[Fingerprint, ...] = (
     Fingerprint("SoftDQN", "sb3_maxent", frozenset({"temperature", "munchausen_alpha"})),
     # SAC's keys with a DiscreteSAC policy (SAC's policies are in stable_baselines3.sac.policies)
-    Fingerprint("DiscreteSAC", "sb3_maxent", frozenset({"ent_coef", "target_entropy"}), "sb3_maxent.discrete_sac.policies"),
+    Fingerprint(
+        "DiscreteSAC", "sb3_maxent", frozenset({"ent_coef", "target_entropy"}), "sb3_maxent.discrete_sac.policies"
+    ),
     Fingerprint("MaxEntPPO", "sb3_maxent", frozenset({"maxent_coef"})),
     Fingerprint("QRDQN", "sb3_contrib", frozenset({"n_quantiles"})),
     Fingerprint("DQN", "stable_baselines3", frozenset({"exploration_fraction", "target_update_interval"})),

@@ -215,12 +215,11 @@ class DiscreteSAC(CheckedLoad, OffPolicyAlgorithm):
         if isinstance(ent_coef, (bool, np.bool_)):
             raise ValueError(f"ent_coef must be a float >= 0, 'auto' or 'auto_<initial>', got {ent_coef!r}")
         learned = (
-            auto_initial_value(
-                "ent_coef", ent_coef, DEFAULT_AUTO_ENT_COEF, MIN_LEARNED_ENT_COEF, MAX_LEARNED_ENT_COEF
-            )
+            auto_initial_value("ent_coef", ent_coef, DEFAULT_AUTO_ENT_COEF, MIN_LEARNED_ENT_COEF, MAX_LEARNED_ENT_COEF)
             is not None
         )
         if not learned:
+            assert not isinstance(ent_coef, str)  # a string is 'auto...' or refused by auto_initial_value
             check_coefficient("ent_coef", ent_coef, valid="a finite float >= 0, 'auto' or 'auto_<initial>'")
             if target_entropy != "auto":
                 raise ValueError(
@@ -307,7 +306,7 @@ class DiscreteSAC(CheckedLoad, OffPolicyAlgorithm):
         ent_coef_loss = None
         if self.log_ent_coef is not None:
             # d/d log(alpha) = mean(H - target): alpha falls while H > target (SB3's SAC with E[-log pi] = H exact)
-            ent_coef_loss = (self.log_ent_coef * (entropy - float(self.target_entropy))).mean()  # type: ignore[arg-type]
+            ent_coef_loss = (self.log_ent_coef * (entropy - float(self.target_entropy))).mean()
         return target_q_values, critic_loss, actor_loss, ent_coef_loss, log_pi, entropy
 
     def train(self, gradient_steps: int, batch_size: int = 64) -> None:
@@ -344,7 +343,8 @@ class DiscreteSAC(CheckedLoad, OffPolicyAlgorithm):
             self.actor.optimizer.step()
 
             if ent_coef_loss is not None:
-                assert self.ent_coef_optimizer is not None and self.log_ent_coef is not None
+                assert self.ent_coef_optimizer is not None
+                assert self.log_ent_coef is not None
                 self.ent_coef_optimizer.zero_grad()
                 ent_coef_loss.backward()
                 self.ent_coef_optimizer.step()

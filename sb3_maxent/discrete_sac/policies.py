@@ -151,6 +151,7 @@ class DiscreteCritic(BaseModel):
 
     def forward(self, obs: PyTorchObs) -> tuple[th.Tensor, ...]:
         """Q_i(s, .) of each critic, each of shape (batch, n_actions)."""
+        assert self.features_extractor is not None
         features = self.extract_features(obs, self.features_extractor)
         return tuple(q_net(features) for q_net in self.q_networks)
 

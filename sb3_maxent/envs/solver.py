@@ -282,9 +282,7 @@ def _check_settings(gamma: float, temperature: float) -> None:
             "collected forever); use e.g. gamma=0.99."
         )
     if not (np.isfinite(temperature) and temperature >= 0):
-        raise ValueError(
-            f"temperature must be a finite number >= 0 (0 gives hard value iteration), got {temperature}."
-        )
+        raise ValueError(f"temperature must be a finite number >= 0 (0 gives hard value iteration), got {temperature}.")
 
 
 def soft_value_iteration(
