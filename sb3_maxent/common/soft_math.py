@@ -61,7 +61,7 @@ def soft_value(q_values: th.Tensor, temperature: float | th.Tensor) -> th.Tensor
     Soft state value V(s) = T * logsumexp_a(Q(s, a) / T) of a batch of Q-values.
 
     Computed as ``m + T * logsumexp((Q - m) / T)`` with ``m = max_a Q(s, a)``: the log-sum-exp term lies in
-    [0, log|A|], so the result is finite for any finite Q and T > 0 (no overflow of Q / T when T is tiny
+    [0, ``log|A|``], so the result is finite for any finite Q and T > 0 (no overflow of Q / T when T is tiny
     and Q huge) and tends to ``max_a Q(s, a)`` as T -> 0. A T below float32's smallest normal number
     (e.g. 1e-46, which float32 rounds to 0) is computed at that number: the result is then ``max_a Q(s, a)``
     to float32 precision, the exact limit.
@@ -217,7 +217,7 @@ def target_entropy_from_spec(target_entropy: float | str, n_actions: int | None,
     """
     The target entropy in nats, from a float (nats) or ``"auto"`` (``default_ratio * log|A|``) or
     ``"auto_<ratio>"`` (``ratio * log|A|``, 0 < ratio < 1). With ``n_actions=None`` only the spec is checked
-    (the result is then the ratio for strings). A reachable target lies strictly between 0 and log|A|,
+    (the result is then the ratio for strings). A reachable target lies strictly between 0 and ``log|A|``,
     the uniform policy's entropy: outside it a learned temperature would drift without end.
 
     :raises ValueError: naming ``target_entropy``

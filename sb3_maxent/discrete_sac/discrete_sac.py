@@ -36,7 +36,7 @@ from sb3_maxent.discrete_sac.policies import (
 
 SelfDiscreteSAC = TypeVar("SelfDiscreteSAC", bound="DiscreteSAC")
 
-#: ``target_entropy="auto"`` is this fraction of log|A|, the uniform policy's entropy. The SAC-discrete paper uses
+#: ``target_entropy="auto"`` is this fraction of ``log|A|``, the uniform policy's entropy. The SAC-discrete paper uses
 #: 0.98 and CleanRL's sac_atari 0.89; measured on CartPole-v1 and GridWorld-v0 (docs/algos/discrete_sac.md,
 #: "Target entropy"), 0.98 keeps the policy nearly uniform on two-action CartPole.
 AUTO_TARGET_ENTROPY_RATIO = 0.89
@@ -57,16 +57,18 @@ class DiscreteSAC(CheckedLoad, OffPolicyAlgorithm):
     Paper: "Soft Actor-Critic for Discrete Action Settings" (Christodoulou, 2019, https://arxiv.org/abs/1910.07207),
     on SAC (Haarnoja et al., 2018, https://arxiv.org/abs/1801.01290); see ``docs/algos/discrete_sac.md``.
     A categorical actor pi(.|s) and ``n_critics`` (2) critics that output Q(s, .) for every action. All
-    expectations over actions are exact sums under pi, never samples:
+    expectations over actions are exact sums under pi, never samples::
 
-    * critic target  y = r + gamma^n (1 - done) sum_a' pi(a'|s') [min_i Q_target_i(s', a') - alpha log pi(a'|s')]
-    * actor loss     E_s sum_a pi(a|s) [alpha log pi(a|s) - min_i Q_i(s, a)]
-    * alpha loss     E_s log(alpha) [H(pi(.|s)) - target_entropy]   (alpha falls while the policy is more random
-      than the target, rises while it is greedier)
+        critic target  y = r + gamma^n (1 - done) sum_a' pi(a'|s') [min_i Q_target_i(s', a') - alpha log pi(a'|s')]
+        actor loss     E_s sum_a pi(a|s) [alpha log pi(a|s) - min_i Q_i(s, a)]
+        alpha loss     E_s log(alpha) [H(pi(.|s)) - target_entropy]
+
+    (alpha falls while the policy is more random than the target, rises while it is greedier).
 
     ``ent_coef`` (alpha, the temperature) is a float >= 0 or ``"auto"`` / ``"auto_<initial>"`` (learned, starting
     at :data:`DEFAULT_AUTO_ENT_COEF` or at ``initial``), as in SB3's SAC. ``target_entropy`` is a float in nats,
-    ``"auto"`` (:data:`AUTO_TARGET_ENTROPY_RATIO` * log|A|) or ``"auto_<ratio>"`` (ratio * log|A|, 0 < ratio < 1).
+    ``"auto"`` (:data:`AUTO_TARGET_ENTROPY_RATIO` * ``log|A|``) or ``"auto_<ratio>"`` (``ratio * log|A|``,
+    0 < ratio < 1).
     ``predict(obs, deterministic=True)`` is the most probable action, ``deterministic=False`` a sample of pi.
 
     Loading a file saved by another algorithm raises a ``ValueError`` that names both
@@ -100,7 +102,7 @@ class DiscreteSAC(CheckedLoad, OffPolicyAlgorithm):
         counted over the whole training (SB3's SAC counts within each ``train()`` call, which with an interval
         larger than ``gradient_steps`` updates at every call); use ``tau=1`` with an interval of a few thousand
         for the hard copies of the SAC-discrete paper and CleanRL
-    :param target_entropy: target entropy of a learned ``ent_coef``: a float in nats in (0, log|A|), ``"auto"``
+    :param target_entropy: target entropy of a learned ``ent_coef``: a float in nats in (0, ``log|A|``), ``"auto"``
         or ``"auto_<ratio>"`` (see above)
     :param stats_window_size: Window size for the rollout logging, specifying the number of episodes to average
         the reported success rate, mean episode length, and mean reward over
