@@ -20,8 +20,10 @@ Suites:
 (2) ``fruitbot_dqn``: FruitBot, a few environments, small replay buffer: SB3's DQN against SoftDQN with
     ``ImpalaCnnQPolicy`` and with ``"CnnPolicy"``; one gradient step (minibatch 32) every 4 frames, the
     Atari cadence.
-(3) ``cartpole_dqn``: CartPole-v1, ``MlpPolicy``: DQN against SoftDQN with ``benchmarks/overhead.py``'s
-    settings (rl-zoo's, shortened).
+(3) ``cartpole_dqn``: CartPole-v1, ``MlpPolicy``: DQN against SoftDQN and DiscreteSAC with
+    ``benchmarks/overhead.py``'s settings (rl-zoo's, shortened): same network, replay buffer, minibatch and
+    update cadence; DiscreteSAC trains an actor and two critics of that network (its own target updates:
+    Polyak 0.005 per gradient step).
 
 Command (writes benchmarks/results/throughput.json and the markdown section throughput.md next to it):
 
@@ -31,6 +33,7 @@ Command (writes benchmarks/results/throughput.json and the markdown section thro
     python benchmarks/throughput.py            # 7 rounds: about 9 minutes on 2 shared cores (load 3-6)
     python benchmarks/throughput.py --quick    # about a minute, tiny sizes: writes throughput_quick.*
     python benchmarks/throughput.py --report   # only re-write the markdown from the JSON
+    python benchmarks/throughput.py --suite cartpole_dqn --output /tmp/cartpole.json  # one suite
     # END-COMMAND
 """
 
@@ -57,7 +60,7 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv
 
-from sb3_maxent import MaxEntPPO
+from sb3_maxent import DiscreteSAC, MaxEntPPO
 from sb3_maxent.common.torch_layers import ImpalaCnnPolicy, ImpalaCnnQPolicy
 from sb3_maxent.envs.procgen import ProcgenVecEnv, make_procgen_vec_env
 from sb3_maxent.soft_dqn import SoftDQN
@@ -280,6 +283,10 @@ def dqn_cartpole_suite(sizes: Sizes, seed: int) -> Suite:
     settings = harness.DQN_CARTPOLE_SETTINGS
     learning_starts = int(settings["learning_starts"])
 
+    # DiscreteSAC: the same network, replay and update settings; DQN's target_update_interval (env steps, hard
+    # copy) has no DiscreteSAC counterpart of the same meaning, so DiscreteSAC keeps its own target updates
+    sac_settings = {key: value for key, value in settings.items() if key != "target_update_interval"}
+
     def build() -> list[Contender]:
         contenders: list[Contender] = []
         for algo in (DQN, SoftDQN):
@@ -290,6 +297,14 @@ def dqn_cartpole_suite(sizes: Sizes, seed: int) -> Suite:
 
             warm_up = learning_starts + sizes.cartpole_frames
             contenders.append(Training(f"{algo.__name__} MLP", make, sizes.cartpole_frames, warm_up))
+
+        def make_sac() -> DiscreteSAC:
+            env = make_vec_env("CartPole-v1", n_envs=1, seed=0)
+            return DiscreteSAC("MlpPolicy", env, seed=seed, device="cpu", **sac_settings)
+
+        contenders.append(
+            Training("DiscreteSAC MLP", make_sac, sizes.cartpole_frames, learning_starts + sizes.cartpole_frames)
+        )
         return contenders
 
     return Suite(
@@ -299,7 +314,7 @@ def dqn_cartpole_suite(sizes: Sizes, seed: int) -> Suite:
         "(benchmarks/overhead.py's settings)",
         {**settings, "n_envs": 1, "frames_per_round": sizes.cartpole_frames},
         build,
-        [("SoftDQN MLP", "DQN MLP")],
+        [("SoftDQN MLP", "DQN MLP"), ("DiscreteSAC MLP", "DQN MLP")],
     )
 
 
@@ -487,6 +502,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--output", type=Path, default=None, help="JSON path (the markdown goes next to it)")
     parser.add_argument("--report", action="store_true", help="only re-write the markdown from the JSON")
+    parser.add_argument("--suite", action="append", default=None, help="run only this suite (repeatable)")
     args = parser.parse_args()
     output: Path = args.output or (QUICK_JSON if args.quick else RESULTS_JSON)
     markdown_path = output.with_suffix(".md")
@@ -513,7 +529,8 @@ def main() -> None:
         dqn_fruitbot_suite(sizes, args.seed),
         dqn_cartpole_suite(sizes, args.seed),
     ):
-        data["suites"].append(run_suite(suite, rounds))
+        if args.suite is None or suite.name in args.suite:
+            data["suites"].append(run_suite(suite, rounds))
     data["machine"]["load_after"] = os.getloadavg()[0]
     data["seconds"] = time.perf_counter() - start
     print_summary(data)

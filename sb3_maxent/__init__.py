@@ -26,6 +26,7 @@ _import_legacy_gym_quietly()
 
 from stable_baselines3 import SAC  # noqa: E402  (after the quiet gym import above)
 
+from sb3_maxent.discrete_sac import DiscreteSAC  # noqa: E402
 from sb3_maxent.envs import register_envs  # noqa: E402
 from sb3_maxent.maxent_a2c import MaxEntA2C  # noqa: E402
 from sb3_maxent.maxent_ppo import MaxEntPPO  # noqa: E402
@@ -39,4 +40,13 @@ with open(os.path.join(os.path.dirname(__file__), "version.txt")) as file_handle
 
 register_envs()
 
-__all__ = ["SAC", "MaxEntA2C", "MaxEntMaskablePPO", "MaxEntPPO", "MaxEntTRPO", "SoftDQN", "__version__"]
+__all__ = [
+    "SAC",
+    "DiscreteSAC",
+    "MaxEntA2C",
+    "MaxEntMaskablePPO",
+    "MaxEntPPO",
+    "MaxEntTRPO",
+    "SoftDQN",
+    "__version__",
+]

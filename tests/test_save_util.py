@@ -14,12 +14,13 @@ from stable_baselines3 import A2C, DQN, PPO, SAC, TD3
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-from sb3_maxent import MaxEntA2C, MaxEntMaskablePPO, MaxEntPPO, MaxEntTRPO, SoftDQN
+from sb3_maxent import DiscreteSAC, MaxEntA2C, MaxEntMaskablePPO, MaxEntPPO, MaxEntTRPO, SoftDQN
 from sb3_maxent.common.save_util import check_saved_algorithm, identify_saved_algorithm
 
 # algorithm -> (policy, env id): every algorithm of FINGERPRINTS, saved untrained with a tiny network
 ALGORITHMS: dict[type[BaseAlgorithm], tuple[str, str]] = {
     SoftDQN: ("MlpPolicy", "CartPole-v1"),
+    DiscreteSAC: ("MlpPolicy", "CartPole-v1"),
     MaxEntPPO: ("MlpPolicy", "CartPole-v1"),
     MaxEntA2C: ("MlpPolicy", "CartPole-v1"),
     MaxEntMaskablePPO: ("MlpPolicy", "CartPole-v1"),
@@ -58,6 +59,15 @@ def test_identify_saved_algorithm(algorithm: type[BaseAlgorithm], tmp_path: Path
     assert fingerprint is not None
     assert fingerprint.name == algorithm.__name__
     assert fingerprint.package == algorithm.__module__.split(".")[0]
+
+
+def test_discrete_sac_and_sac_refuse_each_other(tmp_path: Path) -> None:
+    """Same saved keys (ent_coef, target_entropy): the policy's module tells DiscreteSAC from SAC."""
+    with pytest.raises(ValueError, match=r"saved by SAC, not by DiscreteSAC.*Load it with SAC.load\(\)"):
+        DiscreteSAC.load(save(SAC, tmp_path))
+    with pytest.raises(ValueError, match="saved by DiscreteSAC, not by SoftDQN"):
+        SoftDQN.load(save(DiscreteSAC, tmp_path))
+    assert isinstance(DiscreteSAC.load(save(DiscreteSAC, tmp_path)), DiscreteSAC)
 
 
 def test_maxent_ppo_refuses_ppo_files(tmp_path: Path) -> None:

@@ -209,7 +209,7 @@ def test_invalid_settings_raise() -> None:
     env = GridWorldEnv("S.G")
     with pytest.raises(ValueError, match=r"gamma must be in \[0, 1\).*use e\.g\. gamma=0\.99"):
         soft_value_iteration(env, 1.0, 1.0)
-    with pytest.raises(ValueError, match=r"tau must be a finite number >= 0"):
+    with pytest.raises(ValueError, match=r"temperature must be a finite number >= 0"):
         soft_value_iteration(env, 0.9, -1.0)
     with pytest.raises(ValueError, match=r"Cannot read a transition model from list"):
         soft_value_iteration([1, 2], 0.9, 1.0)

@@ -30,7 +30,7 @@ from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.vec_env import VecEnv, VecNormalize, VecTransposeImage
 
 import sb3_maxent
-from sb3_maxent import MaxEntPPO
+from sb3_maxent import DiscreteSAC, MaxEntPPO
 from sb3_maxent.common.schedules import ExponentialSchedule, LinearSchedule
 from sb3_maxent.envs.procgen import procgen_install_hint
 from sb3_maxent.soft_dqn import SoftDQN
@@ -108,10 +108,22 @@ def tiny_train(folder: Path, algo: str, env_id: str, *extra: str, timesteps: int
 def test_register_zoo_is_idempotent() -> None:
     keys = register_zoo()
     tables = [dict(ALGOS), dict(HYPERPARAMS_SAMPLER), dict(HYPERPARAMS_CONVERTER)]
-    assert register_zoo() == keys == ["maxent_a2c", "maxent_ppo", "maxent_ppo_mask", "maxent_trpo", "soft_dqn"]
+    assert (
+        register_zoo()
+        == keys
+        == [
+            "discrete_sac",
+            "maxent_a2c",
+            "maxent_ppo",
+            "maxent_ppo_mask",
+            "maxent_trpo",
+            "soft_dqn",
+        ]
+    )
     assert [dict(ALGOS), dict(HYPERPARAMS_SAMPLER), dict(HYPERPARAMS_CONVERTER)] == tables
     assert ALGOS["maxent_ppo"] is MaxEntPPO
     assert ALGOS["soft_dqn"] is SoftDQN
+    assert ALGOS["discrete_sac"] is DiscreteSAC
     for key in keys:
         assert key in HYPERPARAMS_SAMPLER
         assert key in HYPERPARAMS_CONVERTER
@@ -120,6 +132,7 @@ def test_register_zoo_is_idempotent() -> None:
 def test_packaged_configurations_cover_every_algorithm_and_environment() -> None:
     assert config_dir().samefile(REPO / "zoo_configs")
     assert packaged_algos() == [
+        "discrete_sac",
         "dqn",
         "maxent_a2c",
         "maxent_ppo",
@@ -131,6 +144,7 @@ def test_packaged_configurations_cover_every_algorithm_and_environment() -> None
     ]
     discrete = ["FruitBot-v0", "GridWorld-v0", "GridWorldTwoGoals-v0"]
     expected = {
+        "discrete_sac": ["CartPole-v1", *discrete],
         "maxent_ppo": [*discrete, "MultiGoal-v0"],
         "maxent_a2c": ["CartPole-v1", "GridWorld-v0"],
         "maxent_ppo_mask": ["CartPole-v1"],
@@ -204,7 +218,9 @@ def test_train_then_enjoy(algo: str, env_id: str, tmp_path: Path, capsys: pytest
     assert rc == 0
     assert f"Loading {path}" in capsys.readouterr().out
 
-    model = ALGOS[algo].load(path, device="cpu", **({"buffer_size": 1} if algo in ("dqn", "soft_dqn", "sac") else {}))
+    model = ALGOS[algo].load(
+        path, device="cpu", **({"buffer_size": 1} if algo in ("dqn", "soft_dqn", "sac", "discrete_sac") else {})
+    )
     env = gym.make(env_id)
     observation, _ = env.reset(seed=0)
     action, _ = model.predict(observation, deterministic=True)
@@ -243,7 +259,9 @@ def test_no_entropy_ppo_is_an_override(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 # Optuna: samplers, converters, --storage with two workers, --trial-id
 # --------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("algo", ["maxent_ppo", "maxent_a2c", "maxent_ppo_mask", "maxent_trpo", "soft_dqn"])
+@pytest.mark.parametrize(
+    "algo", ["maxent_ppo", "maxent_a2c", "maxent_ppo_mask", "maxent_trpo", "soft_dqn", "discrete_sac"]
+)
 def test_sampler_and_converter_agree(algo: str) -> None:
     """rl_zoo3 rebuilds a stored trial with the converter: it must give what the sampler gave."""
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
@@ -253,14 +271,31 @@ def test_sampler_and_converter_agree(algo: str) -> None:
         trial = study.ask()
         sampled = HYPERPARAMS_SAMPLER[algo](trial, 0, 1, {"using_her_replay_buffer": False, "her_kwargs": {}})
         assert sampled == HYPERPARAMS_CONVERTER[algo](trial.params)
-        seen.add(trial.params.get("temperature_schedule", trial.params.get("maxent_mode")))
+        seen.add(trial.params.get(SAMPLED_CHOICE[algo]))
         # every draw is accepted by the algorithm
-        kwargs = {**sampled, "buffer_size": 100} if algo == "soft_dqn" else sampled
+        kwargs = {**sampled, "buffer_size": 100} if algo in ("soft_dqn", "discrete_sac") else sampled
         ALGOS[algo]("MlpPolicy", env, **kwargs)
         study.tell(trial, 0.0)
-    modes = {"soft_dqn": {"constant", "linear", "auto"}, "maxent_a2c": {"soft_return"}}
-    assert seen == modes.get(algo, {"one_step", "soft_return"})
+    assert seen == SAMPLED_CHOICES[algo]
 
+
+# algorithm -> the categorical choice of its sampler that must take every value in 30 draws, and those values
+SAMPLED_CHOICE = {
+    "maxent_ppo": "maxent_mode",
+    "maxent_a2c": "maxent_mode",
+    "maxent_ppo_mask": "maxent_mode",
+    "maxent_trpo": "maxent_mode",
+    "soft_dqn": "temperature_schedule",
+    "discrete_sac": "ent_coef_mode",
+}
+SAMPLED_CHOICES = {
+    "maxent_ppo": {"one_step", "soft_return"},
+    "maxent_a2c": {"soft_return"},
+    "maxent_ppo_mask": {"one_step", "soft_return"},
+    "maxent_trpo": {"one_step", "soft_return"},
+    "soft_dqn": {"constant", "linear", "auto"},
+    "discrete_sac": {"auto", "fixed"},
+}
 
 OPTIMIZE = ["-optimize", "--n-trials", "2", "-n", "256", "--n-evaluations", "1", "--eval-episodes", "2"]
 OPTIMIZE += ["--sampler", "random", "--pruner", "none", "--no-optim-plots", "--hyperparams", "n_envs:2", "n_steps:64"]
@@ -521,6 +556,7 @@ MISSPELT = {
     # algorithm: (misspelt key, the key meant)
     "maxent_ppo": ("maxent_coeff", "maxent_coef"),
     "soft_dqn": ("temprature", "temperature"),
+    "discrete_sac": ("ent_coeff", "ent_coef"),
     "ppo": ("n_env", "n_envs"),  # an rl-zoo key
 }
 

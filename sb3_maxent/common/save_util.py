@@ -44,6 +44,10 @@ class Fingerprint(NamedTuple):
 #: Most specific first: the first fingerprint whose keys (and policy module) a file matches names its algorithm.
 FINGERPRINTS: tuple[Fingerprint, ...] = (
     Fingerprint("SoftDQN", "sb3_maxent", frozenset({"temperature", "munchausen_alpha"})),
+    # SAC's keys with a DiscreteSAC policy (SAC's policies are in stable_baselines3.sac.policies)
+    Fingerprint(
+        "DiscreteSAC", "sb3_maxent", frozenset({"ent_coef", "target_entropy"}), "sb3_maxent.discrete_sac.policies"
+    ),
     Fingerprint(
         "MaxEntMaskablePPO",
         "sb3_maxent",

@@ -337,7 +337,7 @@ def plot_solution(env: Any, solution: SoftSolution, **kwargs: Any) -> GridPlot:
     :param solution: result of ``soft_value_iteration`` / ``hard_value_iteration``
     :param kwargs: passed on to :func:`plot_gridworld` (``title`` defaults to the solver settings)
     """
-    kind = "hard" if solution.tau == 0 else f"soft, tau={solution.tau:g}"
+    kind = "hard" if solution.temperature == 0 else f"soft, tau={solution.temperature:g}"
     kwargs.setdefault("title", f"V* ({kind}, gamma={solution.gamma:g})")
     return plot_gridworld(env, solution.values, solution.policy, **kwargs)
 

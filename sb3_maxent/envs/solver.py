@@ -1,6 +1,6 @@
 """Exact soft (maximum-entropy) and hard value iteration over a tabular transition model.
 
-For a discount ``gamma`` and a temperature ``tau`` the soft-optimal values solve
+For a discount ``gamma`` and a temperature ``T`` (``temperature``) the soft-optimal values solve
 
 .. math::
 
@@ -8,9 +8,10 @@ For a discount ``gamma`` and a temperature ``tau`` the soft-optimal values solve
     V^*(s) = \\tau \\log \\sum_a \\exp\\big(Q^*(s, a) / \\tau\\big), \\qquad
     \\pi^*(a|s) = \\exp\\big((Q^*(s, a) - V^*(s)) / \\tau\\big)
 
-where ``d`` flags a transition that ends the episode. ``tau = 0`` is ordinary (hard) value iteration:
-``V = max_a Q`` and the greedy policy. The log-sum-exp is evaluated as ``m + tau * log(sum(exp((Q - m) / tau)))``
-with ``m = max_a Q``, so it stays finite for any ``tau > 0`` and tends to ``m`` as ``tau -> 0``.
+where ``d`` flags a transition that ends the episode. ``T = 0`` is ordinary (hard) value iteration:
+``V = max_a Q`` and the greedy policy. The log-sum-exp is evaluated as ``m + T * log(sum(exp((Q - m) / T)))``
+with ``m = max_a Q``, so it stays finite for any ``T > 0`` and tends to ``m`` as ``T -> 0``. The soft maximum and
+soft policy are those of :mod:`sb3_maxent.common.soft_math`, shared with SoftDQN and DiscreteSAC.
 
 Everything here needs only numpy and works with any environment exposing gymnasium's FrozenLake-style
 table ``P[s][a] = [(probability, next_state, reward, terminated), ...]`` (``GridWorldEnv`` and
@@ -28,6 +29,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from sb3_maxent.common.soft_math import boltzmann_policy_numpy, soft_value_numpy
 
 PTable = Mapping[int, Mapping[int, Sequence[tuple[float, int, float, bool]]]]
 
@@ -210,40 +213,28 @@ def tabular_mdp(source: Any) -> TabularMDP:
 # --------------------------------------------------------------------------------------------------
 # Soft maximum and soft policy
 # --------------------------------------------------------------------------------------------------
-def soft_maximum(q_values: NDArray[np.floating], tau: float) -> NDArray[np.float64]:
+def soft_maximum(q_values: NDArray[np.floating], temperature: float) -> NDArray[np.float64]:
     """
-    ``tau * log(sum_a exp(Q(s, a) / tau))`` over the last axis, computed stably; ``max_a Q`` for ``tau = 0``.
+    ``T * log(sum_a exp(Q(s, a) / T))`` over the last axis, computed stably; ``max_a Q`` for ``T = 0``
+    (:func:`sb3_maxent.common.soft_math.soft_value_numpy`).
 
     :param q_values: ``(..., A)`` action values
-    :param tau: temperature (>= 0)
+    :param temperature: T >= 0
     """
-    q = np.asarray(q_values, dtype=np.float64)
-    top = q.max(axis=-1)
-    if tau == 0:
-        return top
-    # (q - top) / tau <= 0 may overflow to -inf for tiny tau: exp gives the right 0, so silence the warning
-    with np.errstate(over="ignore"):
-        scaled = (q - top[..., None]) / tau
-    return top + tau * np.log(np.exp(scaled).sum(axis=-1))
+    return soft_value_numpy(q_values, temperature)
 
 
-def soft_policy(q_values: NDArray[np.floating], tau: float, tie_tol: float = 1e-9) -> NDArray[np.float64]:
+def soft_policy(q_values: NDArray[np.floating], temperature: float, tie_tol: float = 1e-9) -> NDArray[np.float64]:
     """
-    ``softmax(Q / tau)`` over the last axis. For ``tau = 0``, the limit as ``tau -> 0``: uniform over the
-    actions whose value is within ``tie_tol * max(1, |max Q|)`` of the maximum.
+    ``softmax(Q / T)`` over the last axis. For ``T = 0``, the limit as ``T -> 0``: uniform over the
+    actions whose value is within ``tie_tol * max(1, |max Q|)`` of the maximum
+    (:func:`sb3_maxent.common.soft_math.boltzmann_policy_numpy`).
 
     :param q_values: ``(..., A)`` action values
-    :param tau: temperature (>= 0)
-    :param tie_tol: relative tolerance that makes two action values a tie when ``tau = 0``
+    :param temperature: T >= 0
+    :param tie_tol: relative tolerance that makes two action values a tie when ``T = 0``
     """
-    q = np.asarray(q_values, dtype=np.float64)
-    top = q.max(axis=-1, keepdims=True)
-    if tau == 0:
-        weights = (q >= top - tie_tol * np.maximum(1.0, np.abs(top))).astype(np.float64)
-    else:
-        with np.errstate(over="ignore"):
-            weights = np.exp((q - top) / tau)
-    return weights / weights.sum(axis=-1, keepdims=True)
+    return boltzmann_policy_numpy(q_values, temperature, tie_tol)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -258,7 +249,7 @@ class SoftSolution:
     :param q_values: ``(S, A)`` optimal soft action values ``Q*``
     :param policy: ``(S, A)`` optimal policy ``pi*(a|s)`` (uniform at terminal states)
     :param gamma: discount factor used
-    :param tau: temperature used (0 for hard value iteration)
+    :param temperature: temperature used (0 for hard value iteration); also readable as ``tau``, its former name
     :param residual: soft Bellman residual ``max_s |B V(s) - V(s)|`` of the returned values
     :param iterations: number of Bellman backups performed
     :param converged: whether ``residual`` fell below the requested tolerance
@@ -268,10 +259,15 @@ class SoftSolution:
     q_values: NDArray[np.float64]
     policy: NDArray[np.float64]
     gamma: float
-    tau: float
+    temperature: float
     residual: float
     iterations: int
     converged: bool
+
+    @property
+    def tau(self) -> float:
+        """The temperature, under its former name (kept for existing code; prefer ``temperature``)."""
+        return self.temperature
 
     @property
     def greedy_actions(self) -> NDArray[np.int64]:
@@ -279,33 +275,33 @@ class SoftSolution:
         return np.asarray(self.policy.argmax(axis=1), dtype=np.int64)
 
 
-def _check_settings(gamma: float, tau: float) -> None:
+def _check_settings(gamma: float, temperature: float) -> None:
     if not 0 <= gamma < 1:
         raise ValueError(
             f"gamma must be in [0, 1), got {gamma}: soft values diverge without discounting (the entropy bonus is "
             "collected forever); use e.g. gamma=0.99."
         )
-    if not (np.isfinite(tau) and tau >= 0):
-        raise ValueError(f"tau must be a finite number >= 0 (0 gives hard value iteration), got {tau}.")
+    if not (np.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be a finite number >= 0 (0 gives hard value iteration), got {temperature}.")
 
 
 def soft_value_iteration(
-    model: Any, gamma: float = 0.99, tau: float = 1.0, *, tol: float = 1e-10, max_iter: int = 100_000
+    model: Any, gamma: float = 0.99, temperature: float = 1.0, *, tol: float = 1e-10, max_iter: int = 100_000
 ) -> SoftSolution:
     """
-    Soft value iteration: repeat ``V <- tau * logsumexp((r + gamma E[(1 - d) V(s')]) / tau)`` until the soft
+    Soft value iteration: repeat ``V <- T * logsumexp((r + gamma E[(1 - d) V(s')]) / T)`` until the soft
     Bellman residual ``max_s |B V - V|`` is below ``tol`` (the error on ``V*`` is then below
-    ``tol * gamma / (1 - gamma)``). ``tau = 0`` is hard value iteration.
+    ``tol * gamma / (1 - gamma)``). ``temperature = 0`` is hard value iteration.
 
     :param model: a ``GridWorldEnv``, any env with a FrozenLake-style ``P`` table, the table, or a ``TabularMDP``
     :param gamma: discount factor in [0, 1)
-    :param tau: temperature (entropy weight) >= 0
+    :param temperature: temperature (entropy weight) >= 0
     :param tol: stopping threshold on the Bellman residual
     :param max_iter: maximum number of backups; a ``RuntimeWarning`` is issued if it is reached first
     :return: ``V*``, ``Q*``, ``pi*`` and convergence information
     """
     mdp = tabular_mdp(model)
-    _check_settings(gamma, tau)
+    _check_settings(gamma, temperature)
     if not tol > 0:
         raise ValueError(f"tol must be > 0, got {tol}.")
     if max_iter < 1:
@@ -314,7 +310,7 @@ def soft_value_iteration(
     residual = np.inf
     iterations = 0
     while iterations < max_iter:
-        new_values = soft_maximum(mdp.q_from_values(values, gamma), tau)
+        new_values = soft_maximum(mdp.q_from_values(values, gamma), temperature)
         new_values[mdp.terminal] = 0.0
         residual = float(np.max(np.abs(new_values - values)))
         values = new_values
@@ -323,7 +319,7 @@ def soft_value_iteration(
             break
     # Report the residual of the values actually returned (one more backup, not applied).
     q_values = mdp.q_from_values(values, gamma)
-    backup = soft_maximum(q_values, tau)
+    backup = soft_maximum(q_values, temperature)
     backup[mdp.terminal] = 0.0
     residual = float(np.max(np.abs(backup - values)))
     converged = residual < tol
@@ -336,9 +332,9 @@ def soft_value_iteration(
     return SoftSolution(
         values=values,
         q_values=q_values,
-        policy=soft_policy(q_values, tau),
+        policy=soft_policy(q_values, temperature),
         gamma=float(gamma),
-        tau=float(tau),
+        temperature=float(temperature),
         residual=residual,
         iterations=iterations,
         converged=converged,
@@ -349,8 +345,8 @@ def hard_value_iteration(
     model: Any, gamma: float = 0.99, *, tol: float = 1e-10, max_iter: int = 100_000
 ) -> SoftSolution:
     """
-    Ordinary value iteration (``tau = 0``): ``V <- max_a (r + gamma E[(1 - d) V(s')])``. The returned policy
-    is uniform over the optimal actions (the ``tau -> 0`` limit of the soft policy).
+    Ordinary value iteration (``temperature = 0``): ``V <- max_a (r + gamma E[(1 - d) V(s')])``. The returned policy
+    is uniform over the optimal actions (the ``temperature -> 0`` limit of the soft policy).
 
     :param model: see :func:`soft_value_iteration`
     :param gamma: discount factor in [0, 1)
@@ -360,47 +356,47 @@ def hard_value_iteration(
     return soft_value_iteration(model, gamma, 0.0, tol=tol, max_iter=max_iter)
 
 
-def soft_bellman_residual(model: Any, q_values: NDArray[np.floating], gamma: float, tau: float) -> float:
+def soft_bellman_residual(model: Any, q_values: NDArray[np.floating], gamma: float, temperature: float) -> float:
     """
-    ``max_{s,a} |r(s, a) + gamma E[(1 - d) * tau logsumexp(Q(s', .) / tau)] - Q(s, a)|`` over non-terminal states.
+    ``max_{s,a} |r(s, a) + gamma E[(1 - d) * T logsumexp(Q(s', .) / T)] - Q(s, a)|`` over non-terminal states.
 
     :param model: see :func:`soft_value_iteration`
     :param q_values: ``(S, A)`` action values to check
     :param gamma: discount factor
-    :param tau: temperature (0: the hard Bellman optimality residual)
+    :param temperature: temperature (0: the hard Bellman optimality residual)
     """
     mdp = tabular_mdp(model)
-    _check_settings(gamma, tau)
+    _check_settings(gamma, temperature)
     q = np.asarray(q_values, dtype=np.float64)
-    values = soft_maximum(q, tau)
+    values = soft_maximum(q, temperature)
     values[mdp.terminal] = 0.0
     diff = mdp.q_from_values(values, gamma) - q
     return float(np.max(np.abs(diff[~mdp.terminal]))) if (~mdp.terminal).any() else 0.0
 
 
 def soft_policy_evaluation(
-    model: Any, policy: NDArray[np.floating], gamma: float, tau: float
+    model: Any, policy: NDArray[np.floating], gamma: float, temperature: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """
     Exact soft values of a fixed policy, by solving the linear system
-    ``V = sum_a pi(a|s) [r(s, a) - tau log pi(a|s)] + gamma P_pi V`` (no iteration).
+    ``V = sum_a pi(a|s) [r(s, a) - temperature log pi(a|s)] + gamma P_pi V`` (no iteration).
 
     Independent of :func:`soft_value_iteration`, so it cross-checks it: the soft values of ``pi*`` are ``V*``.
 
     :param model: see :func:`soft_value_iteration`
     :param policy: ``(S, A)`` action probabilities
     :param gamma: discount factor in [0, 1)
-    :param tau: temperature (entropy weight)
+    :param temperature: temperature (entropy weight)
     :return: ``(V_pi, Q_pi)`` with ``Q_pi(s, a) = r(s, a) + gamma E[(1 - d) V_pi(s')]``
     """
     mdp = tabular_mdp(model)
-    _check_settings(gamma, tau)
+    _check_settings(gamma, temperature)
     pi = np.asarray(policy, dtype=np.float64)
     if pi.shape != (mdp.n_states, mdp.n_actions):
         raise ValueError(f"policy has shape {pi.shape}, expected (S, A) = {(mdp.n_states, mdp.n_actions)}.")
     with np.errstate(divide="ignore", invalid="ignore"):
         entropy = -np.where(pi > 0, pi * np.log(pi), 0.0).sum(axis=1)
-    reward_pi = (pi * mdp.rewards).sum(axis=1) + tau * entropy
+    reward_pi = (pi * mdp.rewards).sum(axis=1) + temperature * entropy
     transition_pi = np.einsum("sa,sat->st", pi, mdp.dense_continuation())
     active = ~mdp.terminal
     reward_pi[~active] = 0.0

@@ -20,6 +20,18 @@ from torch.nn import functional as F
 
 from sb3_maxent.common.save_util import CheckedLoad
 from sb3_maxent.common.schedules import Schedule, check_coefficient
+from sb3_maxent.common.soft_math import (
+    FLOAT64_TINY,
+    auto_initial_value,
+    boltzmann_log_policy,
+    boltzmann_log_policy_numpy,
+    computable_temperature,
+    entropy_from_log_policy,
+    entropy_from_log_policy_numpy,
+    policy_soft_value,
+    soft_value,
+    target_entropy_from_spec,
+)
 from sb3_maxent.common.torch_layers import ImpalaCnnQPolicy
 
 SelfSoftDQN = TypeVar("SelfSoftDQN", bound="SoftDQN")
@@ -55,82 +67,9 @@ MAX_TEMPERATURE = 1e8
 MIN_LEARNED_TEMPERATURE = 1e-8
 _LOG_TEMPERATURE_RANGE = (math.log(MIN_LEARNED_TEMPERATURE), math.log(MAX_TEMPERATURE))
 
-# Temperatures below float32's smallest normal number are computed at that number: the soft value and the
-# Boltzmann policy are then their exact tau -> 0 limits (max, greedy with ties shared) to float32 precision,
-# where float32(tau) would round to 0 (or lose bits) and make 0 / 0 = NaN.
-_FLOAT32_TINY = float(th.finfo(th.float32).tiny)
-
-
-def _computable(temperature: float | th.Tensor) -> float | th.Tensor:
-    """``temperature``, raised to float32's smallest normal number when it is smaller (see ``_FLOAT32_TINY``)."""
-    if isinstance(temperature, th.Tensor):
-        return temperature.clamp(min=_FLOAT32_TINY)
-    return temperature if temperature >= _FLOAT32_TINY else _FLOAT32_TINY
-
-
-def soft_value(q_values: th.Tensor, temperature: float | th.Tensor) -> th.Tensor:
-    """
-    Soft state value V(s) = tau * logsumexp_a(Q(s, a) / tau) of a batch of Q-values.
-
-    Computed as ``m + tau * logsumexp((Q - m) / tau)`` with ``m = max_a Q(s, a)``: the log-sum-exp term lies in
-    [0, log|A|], so the result is finite for any finite Q and tau > 0 (no overflow of Q / tau when tau is tiny
-    and Q huge) and tends to ``max_a Q(s, a)`` as tau -> 0. A tau below float32's smallest normal number
-    (e.g. 1e-46, which float32 rounds to 0) is computed at that number: the result is then ``max_a Q(s, a)``
-    to float32 precision, the exact limit.
-
-    :param q_values: Q(s, .), shape (batch, n_actions)
-    :param temperature: tau > 0
-    :return: V(s), shape (batch, 1)
-    """
-    temperature = _computable(temperature)
-    q_max = q_values.max(dim=1, keepdim=True).values
-    # logsumexp written out: after the shift the largest term is exp(0) = 1, so the sum is >= 1 and its log
-    # finite; torch.logsumexp would shift by the maximum a second time (a third slower on small batches).
-    return ((q_values - q_max) / temperature).exp().sum(dim=1, keepdim=True).log() * temperature + q_max
-
-
-def boltzmann_log_policy(q_values: th.Tensor, temperature: float | th.Tensor) -> th.Tensor:
-    """
-    log pi(a|s) of the Boltzmann policy pi = softmax(Q(s, .) / tau), shifted by max_a Q(s, a) before the
-    division so that Q / tau never overflows; a tau below float32's smallest normal number is computed at that
-    number (the greedy limit, ties sharing the probability).
-
-    :param q_values: Q(s, .), shape (batch, n_actions)
-    :param temperature: tau > 0
-    :return: log pi(.|s), shape (batch, n_actions); -inf only where pi(a|s) underflows exactly to 0
-    """
-    temperature = _computable(temperature)
-    q_max = q_values.max(dim=1, keepdim=True).values
-    return th.log_softmax((q_values - q_max) / temperature, dim=1)
-
-
-def entropy_from_log_policy(log_pi: th.Tensor) -> th.Tensor:
-    """
-    Entropy H(pi(.|s)) = -sum_a pi(a|s) log pi(a|s), with 0 * log 0 = 0.
-
-    :param log_pi: log pi(.|s), shape (batch, n_actions)
-    :return: H, shape (batch,)
-    """
-    # Clamp -inf to the most negative finite float: exp() of it is 0 and 0 * finite = 0 (not 0 * -inf = nan).
-    finite_log_pi = log_pi.clamp(min=th.finfo(log_pi.dtype).min)
-    return -(log_pi.exp() * finite_log_pi).sum(dim=1)
-
-
-# np.finfo() costs more than the arithmetic on an (n_envs, n_actions) array: looked up once
-_FLOAT64_TINY = float(np.finfo(np.float64).tiny)
-_FLOAT64_MIN = float(np.finfo(np.float64).min)
-
-
-def boltzmann_log_policy_numpy(q_values: np.ndarray, temperature: float) -> np.ndarray:
-    """:func:`boltzmann_log_policy` for NumPy arrays (used per env step, where torch's per-op cost dominates)."""
-    scaled = (q_values - q_values.max(axis=1, keepdims=True)) / max(temperature, _FLOAT64_TINY)
-    return scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
-
-
-def entropy_from_log_policy_numpy(log_pi: np.ndarray) -> np.ndarray:
-    """:func:`entropy_from_log_policy` for float64 NumPy arrays, with 0 * log 0 = 0."""
-    # log pi = -inf only where pi = 0: clamping it to the most negative finite float keeps 0 * log 0 = 0
-    return -(np.exp(log_pi) * np.maximum(log_pi, _FLOAT64_MIN)).sum(axis=1)
+# The soft math lives in sb3_maxent.common.soft_math (shared with DiscreteSAC and the solver); its names stay
+# importable from here, where SoftDQN's users found them.
+_FLOAT64_TINY = FLOAT64_TINY
 
 
 def double_soft_value(
@@ -151,10 +90,8 @@ def double_soft_value(
     :param temperature: tau > 0
     :return: V(s), shape (batch, 1)
     """
-    temperature = _computable(temperature)
-    log_pi = boltzmann_log_policy(q_values_online, temperature)
-    expected_q = (log_pi.exp() * q_values_target).sum(dim=1, keepdim=True)
-    return expected_q + temperature * entropy_from_log_policy(log_pi).unsqueeze(1)
+    temperature = computable_temperature(temperature)
+    return policy_soft_value(q_values_target, boltzmann_log_policy(q_values_online, temperature), temperature)
 
 
 def _check_temperature(name: str, value: float) -> float:
@@ -170,42 +107,9 @@ def _check_temperature(name: str, value: float) -> float:
 
 def _auto_initial_temperature(temperature: object) -> float | None:
     """Initial value of ``temperature="auto"`` / ``"auto_<x>"``; None when the temperature is not learned."""
-    if not isinstance(temperature, str):
-        return None
-    valid = "'auto' or 'auto_<initial value>' (e.g. 'auto_0.1')"
-    if temperature == "auto":
-        return DEFAULT_AUTO_TEMPERATURE
-    if temperature.startswith("auto_"):
-        try:
-            initial = float(temperature[len("auto_") :])
-        except ValueError:
-            raise ValueError(f"temperature as a string must be {valid}, got {temperature!r}") from None
-        low, high = MIN_LEARNED_TEMPERATURE, MAX_TEMPERATURE
-        if not (math.isfinite(initial) and low <= initial <= high):
-            raise ValueError(
-                f"temperature (initial value of {temperature!r}) must lie in the learned temperature's range "
-                f"[{low:g}, {high:g}] (MIN_LEARNED_TEMPERATURE, MAX_TEMPERATURE), got {initial!r}"
-            )
-        return initial
-    raise ValueError(
-        f"temperature must be a float > 0, a schedule of progress_remaining, or {valid}, got {temperature!r}"
+    return auto_initial_value(
+        "temperature", temperature, DEFAULT_AUTO_TEMPERATURE, MIN_LEARNED_TEMPERATURE, MAX_TEMPERATURE
     )
-
-
-def _target_entropy_ratio(target_entropy: str) -> float:
-    """The fraction of log|A| named by ``target_entropy="auto"`` / ``"auto_<ratio>"``, checked."""
-    if target_entropy == "auto":
-        return AUTO_TARGET_ENTROPY_RATIO
-    valid = "'auto', 'auto_<ratio>' with 0 < ratio < 1 (a fraction of log|A|, e.g. 'auto_0.5') or a float in nats"
-    if not target_entropy.startswith("auto_"):
-        raise ValueError(f"target_entropy must be {valid}, got {target_entropy!r}")
-    try:
-        ratio = float(target_entropy[len("auto_") :])
-    except ValueError:
-        raise ValueError(f"target_entropy must be {valid}, got {target_entropy!r}") from None
-    if not 0 < ratio < 1:
-        raise ValueError(f"target_entropy must be {valid}, got {target_entropy!r} (ratio outside (0, 1))")
-    return ratio
 
 
 class SoftDQN(CheckedLoad, DQN):
@@ -473,10 +377,7 @@ class SoftDQN(CheckedLoad, DQN):
                 f"target_entropy={target_entropy!r} is only used with a learned temperature "
                 "(temperature='auto' or 'auto_<x>'); leave it at 'auto' otherwise"
             )
-        if isinstance(target_entropy, str):
-            _target_entropy_ratio(target_entropy)
-        else:
-            check_coefficient("target_entropy", target_entropy, allow_zero=False)
+        target_entropy_from_spec(target_entropy, None, AUTO_TARGET_ENTROPY_RATIO)
 
     def _setup_model(self) -> None:
         super()._setup_model()
@@ -490,16 +391,9 @@ class SoftDQN(CheckedLoad, DQN):
         initial = _auto_initial_temperature(self.temperature)
         if initial is not None:
             # Learned temperature: optimise log(tau) (always > 0 once exponentiated), as SAC does for ent_coef.
-            max_entropy = math.log(int(self.action_space.n))
-            if isinstance(self.target_entropy, str):
-                self.target_entropy = _target_entropy_ratio(self.target_entropy) * max_entropy
-            target = check_coefficient("target_entropy", float(self.target_entropy), allow_zero=False)
-            if not 0 < target < max_entropy:
-                raise ValueError(
-                    f"target_entropy must lie strictly between 0 and log|A| = {max_entropy:.4f} "
-                    f"(the uniform policy's entropy), got {self.target_entropy!r}"
-                )
-            self.target_entropy = target
+            self.target_entropy = target_entropy_from_spec(
+                self.target_entropy, int(self.action_space.n), AUTO_TARGET_ENTROPY_RATIO
+            )
             self.log_temperature = th.log(th.ones(1, device=self.device) * initial).requires_grad_(True)
             self.temperature_optimizer = th.optim.Adam([self.log_temperature], lr=self.lr_schedule(1))
         elif self.temperature is None:
@@ -551,7 +445,7 @@ class SoftDQN(CheckedLoad, DQN):
         :return: the target y and the bootstrap value V(s'), both of shape (batch, 1)
         """
         # float32 cannot hold a tau below its smallest normal number: computed there, the exact tau -> 0 limit
-        temperature = float(_computable(temperature))
+        temperature = float(computable_temperature(temperature))
         # For n-step replay the buffer gives gamma^k per sample (k <= n, shorter at episode ends)
         discounts = replay_data.discounts if replay_data.discounts is not None else self.gamma
         # Q_target(s', .): (batch, n_actions)
@@ -658,7 +552,7 @@ class SoftDQN(CheckedLoad, DQN):
             q_values = self.q_net(observation).cpu().numpy().astype(np.float64)
         log_pi = boltzmann_log_policy_numpy(q_values, temperature)
         # E = 0 has probability 2^-53 per draw: clamp it so that -log E stays finite
-        exponentials = np.maximum(np.random.standard_exponential(log_pi.shape), _FLOAT64_TINY)  # noqa: NPY002
+        exponentials = np.maximum(np.random.standard_exponential(log_pi.shape), FLOAT64_TINY)  # noqa: NPY002
         actions = np.argmax(log_pi - np.log(exponentials), axis=1)
         return actions, log_pi
 

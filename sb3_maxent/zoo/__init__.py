@@ -1,7 +1,7 @@
 """
 rl-baselines3-zoo integration: our algorithms, Optuna samplers and configurations registered with rl_zoo3.
 
-``register_zoo()`` makes ``maxent_ppo`` and ``soft_dqn`` known to rl_zoo3; ``sb3_maxent.zoo.cli`` (the
+``register_zoo()`` makes ``maxent_ppo``, ``soft_dqn`` and ``discrete_sac`` known to rl_zoo3; ``sb3_maxent.zoo.cli`` (the
 ``sb3-maxent`` command, ``python -m sb3_maxent.train`` / ``python -m sb3_maxent.enjoy``) registers them and
 hands over to rl_zoo3's own scripts. rl_zoo3 is imported on first use only, so that the command can say
 which extra to install when it is missing.

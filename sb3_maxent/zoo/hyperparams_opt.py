@@ -1,12 +1,12 @@
 """
-Optuna samplers and converters for the MaxEnt on-policy family and SoftDQN, in rl_zoo3's format.
+Optuna samplers and converters for the MaxEnt on-policy family, SoftDQN and DiscreteSAC, in rl_zoo3's format.
 
 rl_zoo3 needs both halves: ``HYPERPARAMS_SAMPLER[algo](trial, n_actions, n_envs, additional_args)`` draws a
 trial's hyperparameters, and ``HYPERPARAMS_CONVERTER[algo](trial.params)`` rebuilds the same keyword
 arguments from a stored trial (``--trial-id`` / ``load_trial``). Each sampler here therefore returns
 ``converter(raw_params)``, so the two cannot drift apart (``tests/test_zoo.py`` checks it).
 
-The usual PPO and DQN search spaces are rl_zoo3's own (``rl_zoo3.hyperparams_opt``); only our
+The usual PPO, DQN and SAC search spaces are rl_zoo3's own (``rl_zoo3.hyperparams_opt``); only our
 parameters are added.
 """
 
@@ -20,6 +20,7 @@ from rl_zoo3.hyperparams_opt import (
     convert_onpolicy_params,
     sample_a2c_params,
     sample_ppo_params,
+    sample_sac_params,
     sample_trpo_params,
 )
 
@@ -37,6 +38,7 @@ SOFT_DQN_PARAMS = (
     "munchausen",
     "munchausen_alpha",
 )
+DISCRETE_SAC_PARAMS = ("ent_coef_mode", "ent_coef", "target_entropy_ratio")
 
 
 def convert_maxent_ppo_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
@@ -147,3 +149,33 @@ def sample_soft_dqn_params(
     trial.set_user_attr("gamma", 1 - one_minus_gamma)
     trial.set_user_attr("batch_size", 2**batch_size_pow)
     return convert_soft_dqn_params(trial.params)
+
+
+def convert_discrete_sac_params(sampled_params: dict[str, Any]) -> dict[str, Any]:
+    """Raw trial parameters -> DiscreteSAC keyword arguments (SAC's part converted by rl_zoo3)."""
+    sac_params = {key: value for key, value in sampled_params.items() if key not in DISCRETE_SAC_PARAMS}
+    hyperparams = convert_offpolicy_params(sac_params)
+    if sampled_params.get("ent_coef_mode", "auto") == "auto":
+        hyperparams["ent_coef"] = "auto"
+        if "target_entropy_ratio" in sampled_params:
+            hyperparams["target_entropy"] = f"auto_{sampled_params['target_entropy_ratio']}"
+    else:
+        hyperparams["ent_coef"] = sampled_params["ent_coef"]
+    return hyperparams
+
+
+def sample_discrete_sac_params(
+    trial: optuna.Trial, n_actions: int, n_envs: int, additional_args: dict[str, Any]
+) -> dict[str, Any]:
+    """
+    Sampler for DiscreteSAC: SAC's usual search space (rl_zoo3's ``sample_sac_params``: discount, batch size,
+    learning rate, train frequency, Polyak coefficient, network size) plus the entropy coefficient, learned
+    toward a target entropy between 0.3 and 0.98 of log|A| (0.98: the SAC-discrete paper, 0.89: CleanRL) or fixed
+    (log-uniform over 1e-3 to 1).
+    """
+    sample_sac_params(trial, n_actions, n_envs, additional_args)
+    if trial.suggest_categorical("ent_coef_mode", ["auto", "fixed"]) == "auto":
+        trial.suggest_float("target_entropy_ratio", 0.3, 0.98)
+    else:
+        trial.suggest_float("ent_coef", 1e-3, 1.0, log=True)
+    return convert_discrete_sac_params(trial.params)

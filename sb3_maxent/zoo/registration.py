@@ -10,14 +10,17 @@ from rl_zoo3.utils import ALGOS
 from stable_baselines3.common.base_class import BaseAlgorithm
 
 import sb3_maxent  # noqa: F401  (registers the environment ids with gymnasium)
+from sb3_maxent.discrete_sac import DiscreteSAC
 from sb3_maxent.maxent_a2c import MaxEntA2C
 from sb3_maxent.maxent_ppo import MaxEntPPO
 from sb3_maxent.maxent_ppo_mask import MaxEntMaskablePPO
 from sb3_maxent.maxent_trpo import MaxEntTRPO
 from sb3_maxent.soft_dqn import SoftDQN
 from sb3_maxent.zoo.hyperparams_opt import (
+    convert_discrete_sac_params,
     convert_maxent_ppo_params,
     convert_soft_dqn_params,
+    sample_discrete_sac_params,
     sample_maxent_a2c_params,
     sample_maxent_ppo_params,
     sample_maxent_trpo_params,
@@ -36,6 +39,7 @@ class Converter(Protocol):
 def zoo_algorithms() -> dict[str, tuple[type[BaseAlgorithm], Sampler, Converter]]:
     """Our rl-zoo algorithm keys -> (class, Optuna sampler, converter)."""
     return {
+        "discrete_sac": (DiscreteSAC, sample_discrete_sac_params, convert_discrete_sac_params),
         "maxent_a2c": (MaxEntA2C, sample_maxent_a2c_params, convert_maxent_ppo_params),
         "maxent_ppo": (MaxEntPPO, sample_maxent_ppo_params, convert_maxent_ppo_params),
         # MaskablePPO's search space is PPO's (rl_zoo3 has no ppo_mask sampler either)
