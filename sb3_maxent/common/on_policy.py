@@ -216,14 +216,34 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
         if self.maxent_mode == "soft_return" and beta > 0.0:
             # r_t <- r_t + beta * H(pi_old(.|s_t)): the entropy of the state where a_t was taken, added to the
             # stored rewards (which already hold the timeout bootstrap); then GAE over the soft rewards.
-            rollout_buffer.rewards += beta * entropy
+            bonus = beta * entropy
+            rollout_buffer.rewards += bonus
             self._rollout_maxent_bonus = beta * mean_entropy
-            with th.no_grad():
-                last_values = self.policy.predict_values(obs_as_tensor(self._last_obs, self.device))  # type: ignore[arg-type]
-            rollout_buffer.compute_returns_and_advantage(last_values=last_values, dones=self._last_episode_starts)  # type: ignore[arg-type]
+            # GAE is linear in the rewards (the values and episode boundaries are unchanged), so GAE over the soft
+            # rewards is the parent's GAE plus the GAE of the bonus alone with zero values: no second value pass.
+            bonus_advantages = self._bonus_gae(bonus, rollout_buffer, self._last_episode_starts)  # type: ignore[arg-type]
+            rollout_buffer.advantages += bonus_advantages
+            rollout_buffer.returns += bonus_advantages  # returns = advantages + values
         if self.maxent_coef_optimizer is not None:
             self._update_maxent_coef(mean_entropy)
         return True
+
+    @staticmethod
+    def _bonus_gae(bonus: np.ndarray, rollout_buffer: RolloutBuffer, last_dones: np.ndarray) -> np.ndarray:
+        """
+        GAE of the reward term ``bonus`` (n_steps, n_envs) with all values zero, over the buffer's episode
+        boundaries: sum_k (gamma * lambda)^k bonus_{t+k} within the episode, the recursion of SB3's
+        ``compute_returns_and_advantage`` with its value terms removed.
+        """
+        n_steps = bonus.shape[0]
+        discount = rollout_buffer.gamma * rollout_buffer.gae_lambda
+        advantages = np.zeros_like(bonus)
+        last_gae = np.zeros_like(bonus[0])
+        for step in reversed(range(n_steps)):
+            next_non_terminal = 1.0 - (last_dones if step == n_steps - 1 else rollout_buffer.episode_starts[step + 1])
+            last_gae = bonus[step] + discount * next_non_terminal * last_gae
+            advantages[step] = last_gae
+        return advantages
 
     def _entropy_distribution_kwargs(self, rollout_buffer: RolloutBuffer, index: slice) -> dict[str, Any]:
         """Extra arguments of ``policy.get_distribution`` for the flattened buffer rows ``index`` (masks)."""
