@@ -150,7 +150,7 @@ CARTPOLE: dict[str, Any] = dict(
     tau=0.005,
     policy_kwargs=dict(net_arch=[64, 64]),
 )
-CARTPOLE_BUDGET = 30_000
+CARTPOLE_BUDGET = 40_000  # seeds 0, 1, 2 first solved it at 26k, 30k and 14k steps (margin for other CPUs)
 THRESHOLD = 475.0
 EVAL_FREQ = 2_000
 
