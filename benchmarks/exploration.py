@@ -22,6 +22,8 @@ from numpy.typing import NDArray
 from sb3_maxent.envs.gridworld import GridWorldEnv
 from sb3_maxent.envs.plotting import save_figure
 
+#: The two layouts both tracks run: the open grid (the blog's) and two equally distant goals
+LAYOUTS: dict[str, str] = {"open": "GridWorld-v0", "two_goals": "GridWorldTwoGoals-v0"}
 COMPARABLE_SUCCESS = 0.10  # success rates within 10 percentage points are comparable
 SUCCESS_KEYS: tuple[str, ...] = ("behaviour_success", "greedy_success")
 VERDICT_RULE = (

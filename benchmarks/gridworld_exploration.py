@@ -62,7 +62,6 @@ from sb3_maxent.envs.solver import soft_value_iteration
 from sb3_maxent.soft_dqn import SoftDQN
 
 NAME = "gridworld_exploration"
-ENV_IDS: dict[str, str] = {"open": "GridWorld-v0", "two_goals": "GridWorldTwoGoals-v0"}
 AGENT_LABELS: dict[str, str] = {
     "dqn": "DQN, epsilon 0.1",
     "soft_dqn_blog_tau": "SoftDQN, tau 0.05 (blog)",
@@ -163,7 +162,7 @@ class WindowCallback(BaseCallback):
 
 def run_one(layout: str, agent: str, seed: int, budget: dict[str, Any]) -> dict[str, Any]:
     """Train one agent on one layout with one seed; the window snapshots and the final temperature or epsilon."""
-    env_id = ENV_IDS[layout]
+    env_id = exploration.LAYOUTS[layout]
     model = make_model(agent, env_id, seed, budget)
     callback = WindowCallback([b for w in budget["windows"].values() for b in w], env_id)
     start = time.perf_counter()
@@ -210,7 +209,7 @@ def aggregate(layout: str, agent: str, runs: list[dict[str, Any]], budget: dict[
 # --------------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------------
-TRACK = exploration.Track(NAME, ENV_IDS, AGENT_LABELS, "seeds")
+TRACK = exploration.Track(NAME, exploration.LAYOUTS, AGENT_LABELS, "seeds")
 
 
 def caption(metrics: dict[str, Any]) -> str:
@@ -243,7 +242,7 @@ def render_markdown(data: dict[str, Any], quick: bool) -> str:
             f"For reference, the exact soft-optimal policy (`soft_value_iteration`, gamma {gamma:g}) reaches a goal "
             f"within {grid.max_steps} steps from the start with probability {reach}.",
             "",
-            f"![n_visits on {ENV_IDS[layout]}]({TRACK.paths(quick)[layout].name})",
+            f"![n_visits on {exploration.LAYOUTS[layout]}]({TRACK.paths(quick)[layout].name})",
             "",
         ]
     lines += TRACK.verdict_lines(data)
@@ -261,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     harness.add_run_arguments(parser, f"tiny run ({QUICK['seeds']} seeds, {QUICK['steps']} steps): *_quick.* files")
     parser.add_argument("--seeds", type=int, default=None, help=f"number of seeds (default {FULL['seeds']})")
-    parser.add_argument("--layouts", nargs="+", choices=list(ENV_IDS), default=list(ENV_IDS))
+    parser.add_argument("--layouts", nargs="+", choices=list(exploration.LAYOUTS), default=list(exploration.LAYOUTS))
     parser.add_argument("--agents", nargs="+", choices=list(AGENTS), default=list(AGENTS))
     args = parser.parse_args(argv)
 

@@ -72,7 +72,7 @@ from numpy.typing import NDArray
 from sb3_maxent.envs.gridworld import GridWorldEnv
 
 NAME = "gridworld_tabular"
-LAYOUTS: dict[str, str] = {"open": "GridWorld-v0", "two_goals": "GridWorldTwoGoals-v0"}
+LAYOUTS = exploration.LAYOUTS
 
 # The blog's hyperparameters (its train(), q_learning_policy, sql cells and AnnealingTemperature)
 ALPHA, GAMMA, EPSILON, TAU, CLIP = 0.1, 0.9, 0.1, 0.05, 300.0
