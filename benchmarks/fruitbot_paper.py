@@ -48,7 +48,6 @@ import contextlib
 import copy
 import fcntl
 import hashlib
-import json
 import math
 import os
 import pickle
@@ -63,6 +62,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import harness
 import numpy as np
 import torch as th
 import yaml
@@ -72,7 +72,6 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.utils import safe_mean
 from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize, VecTransposeImage
 
-import sb3_maxent
 from sb3_maxent import MaxEntPPO
 from sb3_maxent.common.torch_layers import ImpalaCnnPolicy
 from sb3_maxent.envs.procgen import (
@@ -83,8 +82,7 @@ from sb3_maxent.envs.procgen import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
-DEFAULT_OUT = RESULTS_DIR / "fruitbot_paper.json"
+DEFAULT_OUT = harness.result_path("fruitbot_paper", quick=False)
 DEFAULT_TITLE = "FruitBot: the maximum-entropy PPO paper's comparison"
 FULL_BUDGET = 2_000_000  # the paper trains every agent for 2M steps
 DISTRIBUTION_MODE = "easy"
@@ -102,7 +100,9 @@ PPO_HYPERPARAMS: dict[str, Any] = dict(
     vf_coef=0.5,
     max_grad_norm=0.5,
 )
-# --quick: a pipeline check, not a measurement (small vectors and rollouts so that it takes 1-2 minutes).
+# The budget of a run (each key also a command-line option, which overrides it), and --quick's: a pipeline
+# check, not a measurement (small vectors and rollouts so that it takes 1-2 minutes).
+FULL = dict(timesteps=FULL_BUDGET, eval_every=100_000, eval_episodes=128, seeds=[0, 1, 2])
 QUICK = dict(n_envs=8, n_steps=64, batch_size=256, timesteps=1024, eval_every=512, eval_episodes=8, seeds=[0])
 
 # Agent kinds (``--agents KIND:COEF``, e.g. ``maxent_one_step:0.03``): algorithm, the coefficient's argument,
@@ -621,15 +621,12 @@ def locked(path: Path) -> Iterator[None]:
 
 
 def load_results(path: Path) -> dict[str, Any]:
-    if path.exists():
-        return json.loads(path.read_text())
-    return {}
+    return harness.read_json(path, default={})
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    """Through a temporary file and a rename: a process killed while writing leaves the previous file intact."""
+    tmp = harness.write_json(path.with_name(f".{path.name}.{os.getpid()}.tmp"), data)
     os.replace(tmp, path)
 
 
@@ -655,20 +652,16 @@ def merge_header(data: dict[str, Any], settings: dict[str, Any], environment: di
 
 
 def environment_info(threads: int, device: str) -> dict[str, Any]:
-    import stable_baselines3
-
     try:
         from importlib.metadata import version
 
         procgen_version = version("procgen-mirror")
     except Exception:
         procgen_version = "unknown"
+    versions = harness.versions("torch", "stable_baselines3", "sb3_maxent", "numpy")
     return {
-        "python": platform.python_version(),
-        "torch": th.__version__,
-        "stable_baselines3": stable_baselines3.__version__,
-        "sb3_maxent": sb3_maxent.__version__,
-        "numpy": np.__version__,
+        "python": versions.pop("python"),  # first, as in the files written so far
+        **versions,
         "procgen": procgen_version,
         "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores",
         "device": device if not device.startswith("cuda") else f"{device} ({th.cuda.get_device_name(device)})",
@@ -751,9 +744,8 @@ def render_markdown(data: dict[str, Any], out: Path) -> str:
         lines += [
             f"**{num_levels} training levels** (test levels {num_levels}-{2 * num_levels - 1})",
             "",
-            "| agent | seeds | train return | test return | train-level return | entropy | pinned | steps | frames/s |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
+        rows = []
         for (levels, agent), group in groups.items():
             if levels != num_levels:
                 continue
@@ -763,8 +755,12 @@ def render_markdown(data: dict[str, Any], out: Path) -> str:
             cells.append(f"{sum(run['final']['entropy'] > PINNED_ENTROPY for run in group)}/{len(group)}")
             cells.append(f"{int(np.mean([run['timesteps'] for run in group])):,d}")
             cells.append(f"{np.mean([run['frames_per_s'] for run in group]):.0f}")
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
+            rows.append(cells)
+        header = [
+            "agent", "seeds", "train return", "test return", "train-level return", "entropy", "pinned", "steps",
+            "frames/s",
+        ]  # fmt: skip
+        lines += [*harness.md_table(header, rows, align="lrrrrrrrr"), ""]
         lines += _best_coefficients(groups, num_levels)
         for (levels, candidate), group in groups.items():
             if levels != num_levels or candidate == BASELINE or (num_levels, BASELINE) not in groups:
@@ -900,7 +896,7 @@ def render_report(out: Path) -> None:
     if not data:
         raise SystemExit(f"No results in {out}")
     render_png(data, out)
-    out.with_suffix(".md").write_text(render_markdown(data, out))
+    harness.write_text(out.with_suffix(".md"), render_markdown(data, out))
     print(f"wrote {_relative(out.with_suffix('.png'))} and {_relative(out.with_suffix('.md'))}", flush=True)
 
 
@@ -961,23 +957,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="N",
         help="stop each run after saving N checkpoints, as if interrupted (to test --resume)",
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="tiny smoke run (1-2 min), writes *_quick.json; small vectors and budget unless given explicitly",
+    harness.add_run_arguments(
+        parser,
+        "tiny smoke run (1-2 min), writes *_quick.json; small vectors and budget unless given explicitly",
+        report_help="only re-draw the PNG and markdown from --out",
     )
-    parser.add_argument("--report", action="store_true", help="only re-draw the PNG and markdown from --out")
     args = parser.parse_args(argv)
     if args.quick:
         if not args.out.stem.endswith("_quick"):
             args.out = args.out.with_name(f"{args.out.stem}_quick{args.out.suffix}")
-        defaults = {key: QUICK[key] for key in ("timesteps", "eval_every", "eval_episodes", "seeds")}
         args.policy = args.policy or "cnn"
-    else:
-        defaults = dict(timesteps=FULL_BUDGET, eval_every=100_000, eval_episodes=128, seeds=[0, 1, 2])
-    for key, value in defaults.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    quick_budget = {key: QUICK[key] for key in FULL}
+    vars(args).update(harness.budget(FULL, quick_budget, args.quick, **{key: getattr(args, key) for key in FULL}))
     args.policy = args.policy or "impala"
     if args.checkpoint_dir is None:
         args.checkpoint_dir = args.out.parent / "checkpoints" / args.out.stem

@@ -42,11 +42,20 @@ def budget(full: Mapping[str, Any], quick: Mapping[str, Any], is_quick: bool, **
     return chosen
 
 
-def add_run_arguments(parser: argparse.ArgumentParser, quick_help: str, report: bool = True) -> None:
-    """The flags every experiment script has: ``--quick`` (writes ``*_quick.*``) and ``--report`` (re-render)."""
-    parser.add_argument("--quick", action="store_true", help=quick_help)
+def add_run_arguments(
+    parser: argparse.ArgumentParser,
+    quick_help: str | None,
+    report: bool = True,
+    report_help: str = "only re-render the markdown and PNGs from the JSON",
+) -> None:
+    """
+    The flags every experiment script has: ``--quick`` (writes ``*_quick.*``; left out when ``quick_help`` is
+    None) and ``--report`` (re-render; left out when ``report`` is False).
+    """
+    if quick_help is not None:
+        parser.add_argument("--quick", action="store_true", help=quick_help)
     if report:
-        parser.add_argument("--report", action="store_true", help="only re-render the markdown and PNGs from the JSON")
+        parser.add_argument("--report", action="store_true", help=report_help)
 
 
 def command_line(prefix: str = "OMP_NUM_THREADS=1 .venv/bin/python") -> str:
@@ -86,7 +95,13 @@ def write_json(path: Path, data: Any, indent: int = 1, newline: bool = True) -> 
     return path
 
 
-def read_json(path: Path) -> Any:
+_NO_DEFAULT: Any = object()
+
+
+def read_json(path: Path, default: Any = _NO_DEFAULT) -> Any:
+    """The JSON in ``path``; ``default`` instead when given and the file does not exist (a first run)."""
+    if default is not _NO_DEFAULT and not path.exists():
+        return default
     return json.loads(path.read_text())
 
 
@@ -124,9 +139,13 @@ def command_block(command: str) -> list[str]:
     return ["Command:", "", "```bash", command, "```", ""]
 
 
-def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
-    """A markdown table as lines (no trailing blank line)."""
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str = "") -> list[str]:
+    """
+    A markdown table as lines (no trailing blank line). ``align``: one letter per column, ``r`` for a
+    right-aligned column (``---:``), anything else (or a column beyond the string) left as ``---``.
+    """
+    rules = ["---:" if align[index : index + 1] == "r" else "---" for index in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rules) + " |"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
     return lines
 

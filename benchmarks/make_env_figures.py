@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import harness
 import numpy as np
 import torch as th
 from matplotlib.figure import Figure
@@ -43,7 +44,7 @@ from sb3_maxent.envs.solver import hard_value_iteration, soft_value_iteration
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = ROOT / "docs" / "_static"
-RESULTS = ROOT / "benchmarks" / "results" / "env_figures.json"
+RESULTS = harness.result_path("env_figures", quick=False)  # --quick keeps the trained entries of a full run
 
 GAMMA = 0.9  # the blog's discount factor
 OPEN_TAUS = (1.0, 0.02)  # entropy dominates / goal reached with a stochastic policy
@@ -176,21 +177,20 @@ def multigoal_figure(steps: int, seed: int = 0) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="solver figures only (no training)")
+    harness.add_run_arguments(parser, "solver figures only (no training)", report=False)
     parser.add_argument("--ppo-steps", type=int, default=PPO_STEPS)
     parser.add_argument("--sac-steps", type=int, default=SAC_STEPS)
     args = parser.parse_args()
     th.set_num_threads(1)
 
     start = time.time()
-    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results: dict[str, Any] = harness.read_json(RESULTS, default={})
     results["open grid (GridWorld-v0)"] = open_grid_figure()
     results["two goals (GridWorldTwoGoals-v0)"] = two_goals_figure()
     if not args.quick:
         results["PPO on GridWorld-v0"] = ppo_figure(args.ppo_steps)
         results["SAC on MultiGoal-v0"] = multigoal_figure(args.sac_steps)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    harness.write_json(RESULTS, results, indent=2)
     print(json.dumps(results, indent=2))
     print(f"done in {time.time() - start:.0f} s; figures in {STATIC}")
 

@@ -30,11 +30,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import harness
 import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).resolve().parent / "results"
 BUDGET = 311_296  # 19 rollouts of 64 x 256 steps: the FruitBot comparison's stage-1 budget
 ENV_ID = "FruitBot-v0"
 
@@ -118,9 +118,8 @@ def markdown(data: dict[str, Any]) -> str:
         f"Uniform random policy on the same levels: **{rand['mean']:.2f}** (± {rand['standard_error']:.2f} standard "
         f"error, {rand['episodes']:,d} episodes, episode std {rand['episode_std']:.2f}).",
         "",
-        "| algorithm | seeds | train return per seed | mean ± std | margin over random | 2 std | learns |",
-        "| --- | ---: | --- | ---: | ---: | ---: | --- |",
     ]
+    rows = []
     for algo in sorted({run["algo"] for run in data["runs"]}):
         runs = sorted((run for run in data["runs"] if run["algo"] == algo), key=lambda run: run["seed"])
         values = np.array([run["train_return_last100"] for run in runs])
@@ -128,14 +127,20 @@ def markdown(data: dict[str, Any]) -> str:
         margin = float(values.mean()) - rand["mean"]
         learns = "n/a (1 seed)" if math.isnan(std) else ("**yes**" if margin > 2 * std else "**no**")
         per_seed = ", ".join(f"{value:.2f}" for value in values)
-        lines.append(
-            f"| {algo} | {len(runs)} | {per_seed} | {values.mean():.2f} ± {std:.2f} | {margin:+.2f} | {2 * std:.2f} "
-            f"| {learns} |"
+        rows.append(
+            [algo, len(runs), per_seed, f"{values.mean():.2f} ± {std:.2f}", f"{margin:+.2f}", f"{2 * std:.2f}", learns]
         )
+    header = ["algorithm", "seeds", "train return per seed", "mean ± std", "margin over random", "2 std", "learns"]
+    lines += harness.md_table(header, rows, align="lrlrrrl")
     if not data["runs"]:
         return "\n".join([*lines, "| no run finished yet | | | | | | |", ""])
     lines += ["", "Commands:", "", "```bash", *sorted({run["command"] for run in data["runs"]}), "```", ""]
     return "\n".join(lines)
+
+
+def write_results(out: Path, data: dict[str, Any]) -> None:
+    harness.write_json(out, data)
+    harness.write_text(out.with_suffix(".md"), markdown(data))
 
 
 def main() -> None:
@@ -145,10 +150,10 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=BUDGET)
     parser.add_argument("--random-episodes", type=int, default=2000)
     parser.add_argument("--log-folder", type=Path, default=ROOT / "logs" / "zoo_fruitbot_learns")
-    parser.add_argument("--out", type=Path, default=RESULTS / "zoo_fruitbot_learns.json")
+    parser.add_argument("--out", type=Path, default=harness.result_path("zoo_fruitbot_learns", quick=False))
     parser.add_argument("--random-only", action="store_true", help="measure the random policy only")
     args = parser.parse_args()
-    data: dict[str, Any] = json.loads(args.out.read_text()) if args.out.exists() else {"runs": []}
+    data: dict[str, Any] = harness.read_json(args.out, default={"runs": []})
     data["budget"] = args.budget
     if "random" not in data or data["random"]["episodes"] < args.random_episodes:
         data["random"] = random_policy_return(args.random_episodes)
@@ -163,10 +168,8 @@ def main() -> None:
             result = train(algo, seed, args.budget, args.log_folder)
             print(json.dumps(result), flush=True)
             data["runs"].append(result)
-            args.out.write_text(json.dumps(data, indent=1) + "\n")
-            args.out.with_suffix(".md").write_text(markdown(data))
-    args.out.write_text(json.dumps(data, indent=1) + "\n")
-    args.out.with_suffix(".md").write_text(markdown(data))
+            write_results(args.out, data)
+    write_results(args.out, data)
     print(markdown(data))
 
 
