@@ -72,11 +72,15 @@ class SweepCallback(BaseCallback):
         self.entropy = float("nan")
 
     def _on_rollout_end(self) -> None:
-        self.entropy = float(self.model.logger.name_to_value.get("rollout/policy_entropy", float("nan")))
+        # runs inside the parent's rollout collection, before MaxEntPPO's entropy pass: the rollout's entropy
+        # (logged as rollout/policy_entropy) is read when training ends
         buffer = self.model.ep_info_buffer
         enough = self.reached_at is None and buffer is not None and len(buffer) >= 20
         if enough and safe_mean([info["r"] for info in buffer]) >= self.threshold:
             self.reached_at = self.num_timesteps
+
+    def _on_training_end(self) -> None:
+        self.entropy = float(self.model._last_rollout_entropy)  # H(pi_old) of the last rollout
 
     def _on_step(self) -> bool:
         return True
