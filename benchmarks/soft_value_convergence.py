@@ -268,9 +268,11 @@ def run_one(agent: str, tau: float | None, seed: int, budget: dict[str, Any], ga
 # --------------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------------
-def fmt(values: Sequence[float]) -> str:
-    """``mean ± std`` of relative errors, in percent."""
-    return harness.fmt(values, percent=True)
+def fmt(values: Sequence[float], percent: bool = True, digits: int = 2) -> str:
+    """``mean ± std`` of relative errors, in percent; a single run's value alone (no spread to show)."""
+    if len(values) == 1:
+        return f"{values[0] * (100 if percent else 1):.{digits}f}{'%' if percent else ''} (1 seed)"
+    return harness.fmt(values, digits=digits, percent=percent)
 
 
 def paths(quick: bool) -> dict[str, Path]:
@@ -291,7 +293,8 @@ def seeds_text(data: dict[str, Any]) -> str:
     for agent in AGENTS:
         seeds = agent_seeds(data, agent)
         if seeds:
-            parts.append(f"{AGENT_LABELS[agent]}: {len(seeds)} seeds ({', '.join(map(str, seeds))})")
+            count = f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}"
+            parts.append(f"{AGENT_LABELS[agent]}: {count} ({', '.join(map(str, seeds))})")
     return "; ".join(parts)
 
 
@@ -454,8 +457,8 @@ def render_markdown(data: dict[str, Any], quick: bool) -> str:
                 f"| {tau:g} | {AGENT_LABELS[agent]} | {fmt(final(runs, reference, 'max_rel'))} "
                 f"| {fmt(final(runs, reference, 'mean_rel'))} | {fmt(final(runs, reference, 'v_max_rel'))} "
                 f"| {fmt([likely_pairs_error(r, grid, data['gamma']) for r in runs])} "
-                f"| {harness.fmt([final_tv(r, grid, data['gamma'], 'max') for r in runs], digits=3)} "
-                f"| {harness.fmt([final_tv(r, grid, data['gamma'], 'mean') for r in runs], digits=3)} |"
+                f"| {fmt([final_tv(r, grid, data['gamma'], 'max') for r in runs], percent=False, digits=3)} "
+                f"| {fmt([final_tv(r, grid, data['gamma'], 'mean') for r in runs], percent=False, digits=3)} |"
             )
     lines += [
         "",
