@@ -143,6 +143,11 @@ def runs_of(data: dict[str, Any], env_id: str, ratio: float) -> list[dict[str, A
     return sorted((r for r in data["runs"] if r["env_id"] == env_id and r["ratio"] == ratio), key=lambda r: r["seed"])
 
 
+def fmt(values: Sequence[float], digits: int) -> str:
+    """``mean ± std`` over seeds; a single run's value alone (no spread to show)."""
+    return f"{values[0]:.{digits}f}" if len(values) == 1 else harness.fmt(values, digits=digits)
+
+
 def per_seed(values: Sequence[float], digits: str) -> str:
     return ", ".join(f"{v:{digits}}" for v in values)
 
@@ -159,8 +164,8 @@ def render_markdown(data: dict[str, Any], quick: bool) -> str:
         '`zoo_configs/discrete_sac.yml` (GridWorld-v0\'s fixed `ent_coef` replaced by `"auto"`). Score over '
         f"{N_EVAL_EPISODES} deterministic episodes at the end (CartPole-v1: mean return, a separately seeded env; "
         "GridWorld-v0: success rate). Entropy: the actor's mean entropy over the last "
-        f"{RECENT_STATES:,} visited states, at the end. Values: mean ± sample std over seeds, then the seeds' own "
-        "values (seed order) where they spread over orders of magnitude. "
+        f"{RECENT_STATES:,} visited states, at the end. Values: mean ± sample std over seeds (a single seed's "
+        "value alone); alpha, which spreads over orders of magnitude, seed by seed (seed order). "
         f"{seconds / 60:.1f} min of training in total on {data['machine']}.",
         "",
     ]
@@ -183,7 +188,7 @@ def render_markdown(data: dict[str, Any], quick: bool) -> str:
             runs = runs_of(data, env_id, ratio)
             if not runs:
                 continue
-            score = harness.fmt([r["score"] for r in runs], digits=1 if SCORES[env_id] == "return" else 2)
+            score = fmt([r["score"] for r in runs], digits=1 if SCORES[env_id] == "return" else 2)
             rows.append(
                 [
                     env_id,
@@ -194,8 +199,8 @@ def render_markdown(data: dict[str, Any], quick: bool) -> str:
                     f"{SCORES[env_id]} {score}",
                     per_seed([r["final_alpha"] for r in runs], ".3g"),
                     per_seed([r["max_alpha"] for r in runs], ".3g"),
-                    harness.fmt([r["final_entropy"] for r in runs], digits=3),
-                    harness.fmt([r["final_entropy"] / r["target_entropy"] for r in runs], digits=2),
+                    fmt([r["final_entropy"] for r in runs], digits=3),
+                    fmt([r["final_entropy"] / r["target_entropy"] for r in runs], digits=2),
                     f"{np.mean([r['train_seconds'] for r in runs]):.0f}",
                 ]
             )
