@@ -154,7 +154,10 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]], align: str = 
 # Settings
 # --------------------------------------------------------------------------------------------------
 def zoo_settings(algo: str, env_id: str) -> dict[str, Any]:
-    """The rl-zoo hyperparameters of ``algo`` for ``env_id`` (packaged ``zoo_configs/<algo>.yml``), as model kwargs."""
+    """
+    The rl-zoo hyperparameters of ``algo`` for ``env_id`` (packaged ``zoo_configs/<algo>.yml``), as model kwargs;
+    a ``policy_kwargs`` string (rl-zoo's ``"dict(...)"`` form) is resolved as ``sb3-maxent train`` resolves it.
+    """
     import yaml
 
     from sb3_maxent.zoo.configs import config_path
@@ -165,7 +168,23 @@ def zoo_settings(algo: str, env_id: str) -> dict[str, Any]:
     entry = dict(yaml.safe_load(path.read_text())[env_id])
     for key in ("n_timesteps", "monitor_kwargs", "env_kwargs", "n_envs"):
         entry.pop(key, None)
+    if isinstance(entry.get("policy_kwargs"), str):
+        from sb3_maxent.zoo.exp_manager import resolve_policy_kwargs  # imports rl_zoo3: only when needed
+
+        entry["policy_kwargs"] = resolve_policy_kwargs(entry["policy_kwargs"])
     return entry
+
+
+def zoo_timesteps(algo: str, env_id: str) -> int:
+    """The ``n_timesteps`` budget of ``algo``'s packaged rl-zoo entry for ``env_id``."""
+    import yaml
+
+    from sb3_maxent.zoo.configs import config_path
+
+    path = config_path(algo)
+    if path is None:
+        raise FileNotFoundError(f"no packaged zoo configuration for {algo!r}")
+    return int(float(yaml.safe_load(path.read_text())[env_id]["n_timesteps"]))
 
 
 # Settings that several scripts measure with (one home, so that their numbers stay comparable)

@@ -1,15 +1,22 @@
-"""Does SoftDQN learn the exact soft Q*? Its Q network against soft value iteration on GridWorld-v0.
+"""Do SoftDQN and DiscreteSAC learn the exact soft Q*? Their Q networks against soft value iteration on GridWorld-v0.
 
-For several temperatures tau, SoftDQN (temperature = tau) trains on the open 8 x 8 GridWorld (9 moves) with
-the discount of ``zoo_configs/soft_dqn.yml`` (gamma 0.9); every ``--eval-every`` steps its Q network is
-evaluated on every state (``tabular_policy_from_model``) and compared with the soft Q* that
-``soft_value_iteration`` computes from the environment's transition model, over the non-terminal states
-and all actions:
+For several temperatures tau, SoftDQN (temperature = tau) and DiscreteSAC (fixed entropy coefficient alpha = tau)
+train on the open 8 x 8 GridWorld (9 moves) with the discount of ``zoo_configs/soft_dqn.yml`` (gamma 0.9); every
+``--eval-every`` steps the Q network (``tabular_policy_from_model``; for DiscreteSAC the min of its twin critics)
+is evaluated on every state and compared with the soft Q* that ``soft_value_iteration`` computes from the
+environment's transition model, over the non-terminal states and all actions:
 
 * ``max_rel``  = max |Q - Q*| / max |Q*|
 * ``mean_rel`` = mean |Q - Q*| / max |Q*|
 * ``v_max_rel`` = max |V - V*| / max |V*| with V = tau logsumexp(Q / tau) (the actions the soft policy
   rarely takes weigh little here).
+* ``tv_max`` / ``tv_mean`` = max / mean over the non-terminal states of the total variation
+  0.5 sum_a |pi(a|s) - pi*(a|s)| between the agent's policy (DiscreteSAC's actor; SoftDQN's softmax(Q / tau))
+  and the soft-optimal pi*.
+
+DiscreteSAC takes the ``GridWorld-v0`` entry of ``zoo_configs/discrete_sac.yml`` with ``ent_coef = tau`` and
+SoftDQN's update cadence (``train_freq`` 4, one gradient step), so that both agents make the same number of
+updates on the same data budget.
 
 Control: SB3's DQN (hard max target, epsilon-greedy) with the same settings, compared with the same soft Q*
 (and with the hard Q*). Where soft and hard Q* differ it must not converge to the soft one.
@@ -18,11 +25,17 @@ Coverage: episodes start in a uniformly drawn non-terminal cell (exploring start
 ``reset(options={"start": cell})``), the first ``learning_starts`` steps are uniformly random actions, and
 the replay buffer keeps the whole run, so every state-action pair is in the data; otherwise the Q-values of
 actions that a low-temperature Boltzmann policy never takes stay unlearned and dominate the max error. The
-other settings are the ``GridWorld-v0`` entries of ``zoo_configs/soft_dqn.yml`` / ``dqn.yml``.
+other settings are the ``GridWorld-v0`` entries of ``zoo_configs/soft_dqn.yml`` / ``dqn.yml`` /
+``discrete_sac.yml``.
+
+``--agents`` runs a subset of the agents; with ``--reuse`` the runs of the other agents are kept from the
+recorded JSON (same steps, warm-up, evaluation period and temperatures, checked), so that adding an agent
+does not retrain the others.
 
 Usage (from the repository root)::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/soft_value_convergence.py           # full: 3 seeds
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/soft_value_convergence.py --agents discrete_sac --reuse
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/soft_value_convergence.py --quick   # ~1 minute, *_quick.* files
     .venv/bin/python benchmarks/soft_value_convergence.py --report                    # re-render md/png from JSON
 
@@ -47,6 +60,8 @@ from stable_baselines3 import DQN
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
+from sb3_maxent.common.soft_math import boltzmann_policy_numpy, soft_value_numpy
+from sb3_maxent.discrete_sac import DiscreteSAC
 from sb3_maxent.envs.gridworld import GridWorldEnv
 from sb3_maxent.envs.plotting import save_figure, tabular_policy_from_model
 from sb3_maxent.envs.solver import SoftSolution, hard_value_iteration, soft_value_iteration
@@ -62,15 +77,19 @@ FULL: dict[str, Any] = {
     "eval_every": 2_000,
     "taus": [0.05, 0.2, 1.0],
 }
-QUICK: dict[str, Any] = {"seeds": 2, "steps": 3_000, "learning_starts": 1_000, "eval_every": 500, "taus": [0.2, 1.0]}
+QUICK: dict[str, Any] = {"seeds": 2, "steps": 2_000, "learning_starts": 1_000, "eval_every": 500, "taus": [0.2]}
 #: Pairs the soft-optimal policy takes with at least this probability (the table's "likely pairs" column)
 MIN_POLICY = 1e-3
-METRICS: tuple[str, ...] = ("max_rel", "mean_rel", "v_max_rel")
+METRICS: tuple[str, ...] = ("max_rel", "mean_rel", "v_max_rel", "tv_max", "tv_mean")
 METRIC_LABELS: dict[str, str] = {
     "max_rel": "max|Q - Q*| / max|Q*|",
     "mean_rel": "mean|Q - Q*| / max|Q*|",
     "v_max_rel": "max|V - V*| / max|V*|",
+    "tv_max": "max TV(pi, pi*)",
+    "tv_mean": "mean TV(pi, pi*)",
 }
+AGENTS: tuple[str, ...] = ("soft_dqn", "discrete_sac", "dqn")
+AGENT_LABELS: dict[str, str] = {"soft_dqn": "SoftDQN", "discrete_sac": "DiscreteSAC", "dqn": "DQN"}
 
 
 class ExploringStarts(gym.Wrapper[Any, Any, Any, Any]):
@@ -89,23 +108,62 @@ class ExploringStarts(gym.Wrapper[Any, Any, Any, Any]):
 
 
 def zoo_settings(algo: str) -> dict[str, Any]:
-    """The rl-zoo hyperparameters of ``algo`` for GridWorld-v0, without the temperature (set per run here)."""
+    """
+    The rl-zoo hyperparameters of ``algo`` for GridWorld-v0, without the temperature (set per run here);
+    DiscreteSAC with SoftDQN's update cadence.
+    """
     settings = harness.zoo_settings(algo, ENV_ID)
     settings.pop("temperature", None)
+    settings.pop("ent_coef", None)
+    if algo == "discrete_sac":
+        soft_dqn = harness.zoo_settings("soft_dqn", ENV_ID)
+        settings.update(train_freq=soft_dqn["train_freq"], gradient_steps=soft_dqn.get("gradient_steps", 1))
     return settings
 
 
+def model_tables(
+    model: BaseAlgorithm, temperature: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """
+    Q(s, .), V(s) and pi(.|s) of a model on every state: for DiscreteSAC the min of its twin critics, the soft
+    value tau logsumexp(Q / tau) of that min and its actor's policy; otherwise ``tabular_policy_from_model``.
+    """
+    if isinstance(model, DiscreteSAC):
+        states = th.arange(int(model.observation_space.n), device=model.device)  # type: ignore[attr-defined]
+        with th.no_grad():
+            q = th.min(th.stack(model.critic(states)), dim=0).values.cpu().numpy().astype(np.float64)
+            pi = model.actor.log_probs(states).exp().cpu().numpy().astype(np.float64)
+        return q, soft_value_numpy(q, temperature), pi
+    table = tabular_policy_from_model(model, temperature=temperature)
+    assert table.q_values is not None
+    return table.q_values, table.values, table.policy
+
+
+def total_variation(
+    policy: NDArray[np.float64], solution: SoftSolution, active: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """TV(pi(.|s), pi*(.|s)) = 0.5 sum_a |pi - pi*| on each ``active`` state."""
+    return 0.5 * np.abs(policy[active] - solution.policy[active]).sum(axis=1)
+
+
 def relative_errors(
-    q: NDArray[np.float64], values: NDArray[np.float64], solution: SoftSolution, active: NDArray[np.bool_]
+    q: NDArray[np.float64],
+    values: NDArray[np.float64],
+    policy: NDArray[np.float64],
+    solution: SoftSolution,
+    active: NDArray[np.bool_],
 ) -> dict[str, float]:
-    """The three relative errors of a Q table (and its soft values) against a solver result, on ``active`` states."""
+    """The errors of a Q table, its soft values and a policy against a solver result, on ``active`` states."""
     q_star, v_star = solution.q_values[active], solution.values[active]
     diff = np.abs(q[active] - q_star)
     scale = float(np.abs(q_star).max())
+    tv = total_variation(policy, solution, active)
     return {
         "max_rel": float(diff.max() / scale),
         "mean_rel": float(diff.mean() / scale),
         "v_max_rel": float(np.abs(values[active] - v_star).max() / np.abs(v_star).max()),
+        "tv_max": float(tv.max()),
+        "tv_mean": float(tv.mean()),
     }
 
 
@@ -132,9 +190,8 @@ class QErrorCallback(BaseCallback):
         self.steps.append(self.num_timesteps)
         for name, solution in self.references.items():
             # soft values at the reference's temperature (max_a Q for the hard reference)
-            table = tabular_policy_from_model(self.model, temperature=solution.tau)
-            assert table.q_values is not None
-            for metric, value in relative_errors(table.q_values, table.values, solution, self.active).items():
+            q, values, policy = model_tables(self.model, solution.tau)
+            for metric, value in relative_errors(q, values, policy, solution, self.active).items():
                 self.errors[name][metric].append(value)
 
     def pop_step(self, step: int) -> None:
@@ -164,7 +221,7 @@ def pairs_covered(model: BaseAlgorithm, n_states: int, n_actions: int, active: N
 
 
 def run_one(agent: str, tau: float | None, seed: int, budget: dict[str, Any], gamma: float) -> dict[str, Any]:
-    """Train SoftDQN at temperature ``tau`` (or the DQN control when ``tau`` is None) and record its Q errors."""
+    """Train SoftDQN or DiscreteSAC at temperature ``tau`` (or the DQN control, ``tau`` None); record its errors."""
     env = ExploringStarts(gym.make(ENV_ID))
     grid: GridWorldEnv = env.unwrapped  # type: ignore[assignment]
     active = ~grid.terminal_mask
@@ -172,13 +229,16 @@ def run_one(agent: str, tau: float | None, seed: int, budget: dict[str, Any], ga
         f"soft_tau={t:g}": soft_value_iteration(grid, gamma, t) for t in budget["taus"]
     }
     references["hard"] = hard_value_iteration(grid, gamma)
-    if tau is not None:  # SoftDQN: compare with its own soft Q* only
+    if tau is not None:  # SoftDQN, DiscreteSAC: compare with their own soft Q* only
         references = {f"soft_tau={tau:g}": references[f"soft_tau={tau:g}"]}
     coverage = {"learning_starts": budget["learning_starts"], "buffer_size": budget["steps"]}
     model: BaseAlgorithm
-    if tau is None:
+    if agent == "dqn":
         settings = {**zoo_settings("dqn"), **coverage}
         model = DQN(settings.pop("policy"), env, seed=seed, **settings)
+    elif agent == "discrete_sac":
+        settings = {**zoo_settings("discrete_sac"), **coverage}
+        model = DiscreteSAC(settings.pop("policy"), env, seed=seed, ent_coef=tau, **settings)
     else:
         settings = {**zoo_settings("soft_dqn"), **coverage}
         model = SoftDQN(settings.pop("policy"), env, seed=seed, temperature=tau, **settings)
@@ -189,10 +249,12 @@ def run_one(agent: str, tau: float | None, seed: int, budget: dict[str, Any], ga
     # The last callback call comes before the final gradient step(s): evaluate the trained model once more
     callback.pop_step(model.num_timesteps)
     callback.record()
-    final_q = tabular_policy_from_model(model).q_values
-    assert final_q is not None
+    final_q, _, final_policy = model_tables(model, tau or 0.0)
+    record: dict[str, Any] = {"final_q": final_q.round(6).tolist()}
+    if agent == "discrete_sac":  # the actor (the other agents' policies follow from their Q)
+        record["final_policy"] = final_policy.round(6).tolist()
     return {
-        "final_q": final_q.round(6).tolist(),
+        **record,
         "agent": agent,
         "tau": tau,
         "seed": seed,
@@ -206,17 +268,34 @@ def run_one(agent: str, tau: float | None, seed: int, budget: dict[str, Any], ga
 # --------------------------------------------------------------------------------------------------
 # Report
 # --------------------------------------------------------------------------------------------------
-def fmt(values: Sequence[float]) -> str:
-    """``mean ± std`` of relative errors, in percent."""
-    return harness.fmt(values, percent=True)
+def fmt(values: Sequence[float], percent: bool = True, digits: int = 2) -> str:
+    """``mean ± std`` of relative errors, in percent; a single run's value alone (no spread to show)."""
+    if len(values) == 1:
+        return f"{values[0] * (100 if percent else 1):.{digits}f}{'%' if percent else ''} (1 seed)"
+    return harness.fmt(values, digits=digits, percent=percent)
 
 
 def paths(quick: bool) -> dict[str, Path]:
     return {key: harness.result_path(NAME, quick, f".{key}") for key in ("json", "md", "png")}
 
 
-def soft_runs(data: dict[str, Any], tau: float) -> list[dict[str, Any]]:
-    return [r for r in data["runs"] if r["agent"] == "soft_dqn" and r["tau"] == tau]
+def soft_runs(data: dict[str, Any], tau: float, agent: str = "soft_dqn") -> list[dict[str, Any]]:
+    return [r for r in data["runs"] if r["agent"] == agent and r["tau"] == tau]
+
+
+def agent_seeds(data: dict[str, Any], agent: str) -> list[int]:
+    return sorted({r["seed"] for r in data["runs"] if r["agent"] == agent})
+
+
+def seeds_text(data: dict[str, Any]) -> str:
+    """The seeds of each agent, e.g. ``SoftDQN: 3 seeds (0, 1, 2)``."""
+    parts = []
+    for agent in AGENTS:
+        seeds = agent_seeds(data, agent)
+        if seeds:
+            count = f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}"
+            parts.append(f"{AGENT_LABELS[agent]}: {count} ({', '.join(map(str, seeds))})")
+    return "; ".join(parts)
 
 
 def dqn_runs(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -233,7 +312,7 @@ def separation(data: dict[str, Any], tau: float) -> dict[str, Any]:
     soft_mean, soft_std, _ = harness.mean_std(final(soft_runs(data, tau), reference, "max_rel"))
     dqn_mean, dqn_std, _ = harness.mean_std(final(dqn_runs(data), reference, "max_rel"))
     difference, threshold = dqn_mean - soft_mean, max(soft_std, dqn_std)
-    separated = len(data["seeds"]) >= 2 and difference > threshold
+    separated = min(len(agent_seeds(data, "soft_dqn")), len(agent_seeds(data, "dqn"))) >= 2 and difference > threshold
     return {"difference": difference, "threshold": threshold, "separated": separated}
 
 
@@ -245,18 +324,35 @@ def likely_pairs_error(run: dict[str, Any], grid: GridWorldEnv, gamma: float) ->
     return float(diff.max() / np.abs(solution.q_values[~grid.terminal_mask]).max())
 
 
+def final_policy(run: dict[str, Any]) -> NDArray[np.float64]:
+    """The final policy of a run: DiscreteSAC's actor, SoftDQN's softmax(Q / tau)."""
+    if "final_policy" in run:
+        return np.asarray(run["final_policy"])
+    return boltzmann_policy_numpy(np.asarray(run["final_q"]), run["tau"])
+
+
+def final_tv(run: dict[str, Any], grid: GridWorldEnv, gamma: float, reduce: str) -> float:
+    """Final max or mean (``reduce``) total variation of a run's policy from its soft pi*, on non-terminal states."""
+    solution = soft_value_iteration(grid, gamma, run["tau"])
+    tv = total_variation(final_policy(run), solution, ~grid.terminal_mask)
+    return float(tv.max() if reduce == "max" else tv.mean())
+
+
 def render_plot(data: dict[str, Any], quick: bool) -> Path:
     """Relative errors vs environment steps: one colour per tau, SoftDQN solid (mean ± std), DQN control dashed."""
-    figure = Figure(figsize=(13, 4.4), layout="constrained")
-    axes = figure.subplots(1, 2)
+    figure = Figure(figsize=(19, 4.8), layout="constrained")
+    axes = figure.subplots(1, 3)
     colours = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
-    for ax, metric in zip(axes, ("max_rel", "mean_rel"), strict=True):
+    for ax, metric in zip(axes, ("max_rel", "mean_rel", "tv_max"), strict=True):
         for colour, tau in zip(colours, data["taus"], strict=False):
             reference = f"soft_tau={tau:g}"
             for runs, style, label in (
                 (soft_runs(data, tau), "-", f"SoftDQN tau={tau:g}"),
+                (soft_runs(data, tau, "discrete_sac"), ":", f"DiscreteSAC alpha={tau:g}"),
                 (dqn_runs(data), "--", f"DQN (control) vs soft Q*, tau={tau:g}"),
             ):
+                # runs recorded before a metric existed (tv_* of older SoftDQN runs) have no curve for it
+                runs = [r for r in runs if metric in r["errors"][reference]]
                 if not runs:
                     continue
                 steps = np.asarray(runs[0]["steps"])
@@ -264,7 +360,7 @@ def render_plot(data: dict[str, Any], quick: bool) -> Path:
                 mean, std = curves.mean(axis=0), curves.std(axis=0, ddof=1) if len(runs) > 1 else 0 * curves[0]
                 ax.plot(steps, mean, style, color=colour, label=label)
                 ax.fill_between(steps, np.maximum(mean - std, 1e-6), mean + std, color=colour, alpha=0.15)
-        dqn = dqn_runs(data)
+        dqn = [r for r in dqn_runs(data) if metric in r["errors"]["hard"]]
         if dqn:
             curves = np.asarray([r["errors"]["hard"][metric] for r in dqn])
             ax.plot(dqn[0]["steps"], curves.mean(axis=0), "-.", color="black", label="DQN (control) vs hard Q*")
@@ -272,37 +368,41 @@ def render_plot(data: dict[str, Any], quick: bool) -> Path:
         ax.set_yscale("log")
         ax.set_xlabel("environment steps")
         ax.set_ylabel(METRIC_LABELS[metric])
-        ax.set_title(f"{METRIC_LABELS[metric]} (mean ± std, {len(data['seeds'])} seeds)")
+        ax.set_title(f"{METRIC_LABELS[metric]} (mean ± std over seeds)")
         ax.grid(alpha=0.3, which="both")
     axes[0].legend(fontsize=8)
     figure.suptitle(
-        f"{ENV_ID}, gamma={data['gamma']:g}: SoftDQN's Q vs the exact soft Q* (dotted line: end of the random warm-up)"
+        f"{ENV_ID}, gamma={data['gamma']:g}: learned Q and policy vs the exact soft Q* and pi* "
+        "(grey vertical line: end of the random warm-up)"
     )
     return save_figure(figure, paths(quick)["png"])
 
 
 def render_markdown(data: dict[str, Any], quick: bool) -> str:
     budget = data["budget"]
-    n_seeds = len(data["seeds"])
+    commands = data["commands"] if "commands" in data else [data["command"]]
     lines = [
-        f"## SoftDQN's Q against the exact soft Q*{' (quick run)' if quick else ''}",
+        f"## SoftDQN's and DiscreteSAC's Q against the exact soft Q*{' (quick run)' if quick else ''}",
         "",
-        "Command:",
+        "Command" + ("s (the second adds agents to the first's runs, `--reuse`)" if len(commands) > 1 else "") + ":",
         "",
         "```bash",
-        data["command"],
+        *commands,
         "```",
         "",
         f"{ENV_ID} (open 8 x 8 grid, 9 moves, goal reward 1), gamma = {data['gamma']:g} (zoo config), "
-        f"{budget['steps']:,} environment steps per run, {n_seeds} seeds ({', '.join(map(str, data['seeds']))}), "
+        f"{budget['steps']:,} environment steps per run; {seeds_text(data)}; "
         f"{data['total_seconds'] / 60:.1f} min in total on {data['machine']}. Settings: the `GridWorld-v0` entries "
         "of `zoo_configs/soft_dqn.yml` and `zoo_configs/dqn.yml` (MlpPolicy 64-64, learning rate 1e-3, batch 64, "
-        "train_freq 4, target update every 500 steps; DQN: epsilon 1 → 0.05 over 30% of training), except, for "
+        "train_freq 4, target update every 500 steps; DQN: epsilon 1 → 0.05 over 30% of training) and "
+        "`zoo_configs/discrete_sac.yml` (actor and twin critics 64-64, learning rate 1e-3, batch 64, Polyak "
+        "tau 0.005 per gradient step, fixed `ent_coef` = tau, with SoftDQN's train_freq 4 so that both make the "
+        "same number of updates), except, for "
         "coverage: exploring starts (uniform non-terminal start cell), "
         f"`learning_starts={budget['learning_starts']:,}` "
         f"uniformly random steps, and a replay buffer holding the whole run (`buffer_size={budget['steps']:,}`). "
         "Errors over the non-terminal states and all actions; Q* from `soft_value_iteration` on the env's model. "
-        f"Values: mean ± sample std over seeds (n = {n_seeds}).",
+        "Values: mean ± sample std over seeds.",
         "",
         "Final errors (at the last step):",
         "",
@@ -339,8 +439,31 @@ def render_markdown(data: dict[str, Any], quick: bool) -> str:
         ]
     lines += [
         "",
+        "SoftDQN and DiscreteSAC side by side (final; DiscreteSAC's Q is the min of its twin critics, its policy "
+        "the actor's; SoftDQN's policy is softmax(Q / tau); TV = total variation from pi* over the non-terminal "
+        "states):",
+        "",
+        "| tau (= alpha) | agent | max rel. error | mean-abs rel. error | soft-value max rel. error "
+        f"| max rel. error where pi*(a given s) >= {MIN_POLICY:g} | max TV(pi, pi*) | mean TV(pi, pi*) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for tau in data["taus"]:
+        reference = f"soft_tau={tau:g}"
+        for agent in ("soft_dqn", "discrete_sac"):
+            runs = soft_runs(data, tau, agent)
+            if not runs:
+                continue
+            lines.append(
+                f"| {tau:g} | {AGENT_LABELS[agent]} | {fmt(final(runs, reference, 'max_rel'))} "
+                f"| {fmt(final(runs, reference, 'mean_rel'))} | {fmt(final(runs, reference, 'v_max_rel'))} "
+                f"| {fmt([likely_pairs_error(r, grid, data['gamma']) for r in runs])} "
+                f"| {fmt([final_tv(r, grid, data['gamma'], 'max') for r in runs], percent=False, digits=3)} "
+                f"| {fmt([final_tv(r, grid, data['gamma'], 'mean') for r in runs], percent=False, digits=3)} |"
+            )
+    lines += [
+        "",
         "Where the final max error sits (each seed's worst non-terminal state-action pair against its own "
-        "reference: SoftDQN vs its soft Q*, DQN vs the hard Q*):",
+        "reference: SoftDQN and DiscreteSAC vs their soft Q*, DQN vs the hard Q*):",
         "",
         "| agent | seed | cell (row, col) | action | Q | Q* | pi*(a given s) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -353,7 +476,7 @@ def render_markdown(data: dict[str, Any], quick: bool) -> str:
         q = np.asarray(run["final_q"])
         diff = np.where(active[:, None], np.abs(q - solution.q_values), -np.inf)
         state, action = np.unravel_index(int(np.argmax(diff)), diff.shape)
-        agent = "DQN" if tau is None else f"SoftDQN tau={tau:g}"
+        agent = "DQN" if tau is None else f"{AGENT_LABELS[run['agent']]} tau={tau:g}"
         lines.append(
             f"| {agent} | {run['seed']} | {grid.to_cell(int(state))} | {grid.action_names[action]} "
             f"| {q[state, action]:.3f} | {solution.q_values[state, action]:.3f} "
@@ -379,11 +502,17 @@ def write_report(data: dict[str, Any], quick: bool) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    harness.add_run_arguments(parser, "tiny run (2 seeds, 3000 steps): writes *_quick.* files")
+    harness.add_run_arguments(parser, "tiny run (2 seeds, 2000 steps, tau 0.2): writes *_quick.* files")
     parser.add_argument("--seeds", type=int, default=None, help=f"number of seeds (default {FULL['seeds']})")
     parser.add_argument("--steps", type=int, default=None, help=f"env steps per run (default {FULL['steps']})")
     parser.add_argument("--taus", type=float, nargs="+", default=None, help=f"temperatures (default {FULL['taus']})")
     parser.add_argument("--no-control", action="store_true", help="skip the DQN control runs")
+    parser.add_argument(
+        "--agents", nargs="+", choices=AGENTS, default=list(AGENTS), help="agents to train (default: all)"
+    )
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the recorded runs of the agents not trained now (same budget)"
+    )
     args = parser.parse_args(argv)
 
     out = paths(args.quick)
@@ -404,21 +533,32 @@ def main(argv: Sequence[str] | None = None) -> None:
             np.abs(soft.q_values[active] - hard.q_values[active]).max() / np.abs(soft.q_values[active]).max()
         )
     seeds = list(range(budget["seeds"]))
+    agents = [a for a in args.agents if not (args.no_control and a == "dqn")]
     data: dict[str, Any] = {
-        "command": harness.command_line(),
+        "commands": [harness.command_line()],
         "budget": budget,
         "seeds": seeds,
         "taus": budget["taus"],
         "gamma": gamma,
         "soft_hard_gap": gaps,
-        "settings": {"soft_dqn": zoo_settings("soft_dqn"), "dqn": zoo_settings("dqn")},
+        "settings": {agent: zoo_settings(agent) for agent in AGENTS},
         "machine": harness.machine(),
         "versions": harness.versions("sb3_maxent", "stable_baselines3", "torch"),
         "runs": [],
     }
-    jobs: list[tuple[str, float | None]] = [("soft_dqn", tau) for tau in budget["taus"]]
-    if not args.no_control:
-        jobs.append(("dqn", None))
+    previous_seconds = 0.0
+    if args.reuse:
+        recorded = harness.read_json(out["json"])
+        for key in ("steps", "learning_starts", "eval_every", "taus"):
+            if recorded["budget"][key] != budget[key]:
+                raise SystemExit(f"--reuse: the recorded {key} {recorded['budget'][key]} differs from {budget[key]}")
+        data["runs"] = [r for r in recorded["runs"] if r["agent"] not in agents]
+        data["commands"] = recorded.get("commands", [recorded.get("command")]) + data["commands"]
+        data["seeds"] = sorted({*seeds, *(r["seed"] for r in data["runs"])})
+        previous_seconds = float(recorded["total_seconds"])
+    jobs: list[tuple[str, float | None]] = [
+        (agent, tau) for agent in agents if agent != "dqn" for tau in budget["taus"]
+    ] + [("dqn", None)] * ("dqn" in agents)
     start = time.perf_counter()
     for seed in seeds:
         for agent, tau in jobs:
@@ -429,8 +569,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 for name, errors in record["errors"].items()
             )
             print(f"{agent} tau={tau} seed {seed} ({record['train_seconds']:.0f} s): {summary}", flush=True)
-    data["total_seconds"] = time.perf_counter() - start
-    if not args.no_control:
+    data["total_seconds"] = previous_seconds + time.perf_counter() - start
+    if dqn_runs(data) and any(r["agent"] == "soft_dqn" for r in data["runs"]):
         data["separation"] = {f"soft_tau={tau:g}": separation(data, tau) for tau in budget["taus"]}
     harness.write_json(out["json"], data)
     print(f"wrote {out['json']}")
