@@ -189,6 +189,7 @@ def _fixed_buffer_model(algo: type[BaseAlgorithm], mode: str, beta: float) -> tu
                    th.tensor([batch["old_log_prob"][t]]), **extra)  # fmt: skip
     buffer.advantages = batch["advantages"][:, None].copy()
     buffer.returns = batch["returns"][:, None].copy()
+    model._last_episode_starts = np.zeros(1, dtype=bool)  # the rollout did not end on a reset (soft_return's GAE)
     return model, batch
 
 
@@ -216,6 +217,15 @@ def test_minibatch_gradient_by_hand(algo: type[BaseAlgorithm], mode: str) -> Non
     log_prob, entropy, values, advantages = _hand_terms(model, batch)
     returns = th.as_tensor(batch["returns"])
     if algo is MaxEntA2C:  # -(A log pi) - beta * H + vf_coef * (V - R)^2
+        # MaxEntA2C takes soft_return's reward bonus from its training pass (no entropy pass after collection): A and
+        # R gain the GAE of beta * H, here with no episode end in the batch: sum_k>=t (gamma lambda)^(k-t) beta H_k
+        discount, bonus_h = model.gamma * model.gae_lambda, beta * entropy.detach().double()
+        bonus = th.stack(
+            [sum(discount ** (k - t) * bonus_h[k] for k in range(t, len(bonus_h))) for t in range(len(bonus_h))]
+        )
+        soft_advantages = th.as_tensor(batch["advantages"]) + bonus.float()
+        advantages = (soft_advantages - soft_advantages.mean()) / (soft_advantages.std() + 1e-8)
+        returns = returns + bonus.float()
         loss = -(advantages * log_prob).mean() - beta * entropy.mean() + 0.5 * ((values - returns) ** 2).mean()
     else:
         ratio = th.exp(log_prob - th.as_tensor(batch["old_log_prob"]))

@@ -8,7 +8,10 @@ The maximum-entropy objective for SB3's on-policy algorithms, as hooks around th
   (:meth:`~MaxEntOnPolicyMixin._rollout_entropy`, the masked distribution for MaskablePPO). In ``soft_return``
   mode beta * H_t is added to the stored rewards, which already hold SB3's timeout bootstrap
   r_T += gamma * V(s_T+1), and GAE is recomputed from them (the critic then learns the soft value). The learned
-  coefficient (``maxent_coef="auto"``) takes its dual step here, from the rollout's mean entropy.
+  coefficient (``maxent_coef="auto"``) takes its dual step here, from the rollout's mean entropy. An algorithm
+  whose update makes one forward pass over the whole rollout with the rollout's parameters (A2C) sets
+  ``entropy_from_train`` and hands that pass's entropies to :meth:`~MaxEntOnPolicyMixin._use_rollout_entropy` from
+  its ``train`` instead.
 * **Minibatch** (:meth:`~MaxEntOnPolicyMixin._maxent_advantages`): ``one_step``'s change of a surrogate's
   advantage and value target, A_t + beta * H_t and R_t + beta * H_t, with H_t under the current parameters.
   Only the algorithms whose surrogate has the ratio form call it, from their one labelled copy of the parent's
@@ -109,6 +112,9 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
 
     #: Why ``one_step`` does not apply to this algorithm (None: it does)
     one_step_unsupported: ClassVar[str | None] = None
+    #: True where ``train`` takes H(pi_old) from its own forward pass over the whole rollout and calls
+    #: :meth:`_use_rollout_entropy` itself (MaxEntA2C): ``collect_rollouts`` then skips the entropy pass.
+    entropy_from_train: ClassVar[bool] = False
 
     maxent_coef: float | str | Schedule
     maxent_mode: MaxEntMode
@@ -207,12 +213,28 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
         """
         if not super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps, *args, **kwargs):
             return False
+        if self.entropy_from_train:
+            return True
         entropy = self._rollout_entropy(rollout_buffer)  # (n_steps, n_envs)
+        bonus_advantages = self._use_rollout_entropy(entropy, rollout_buffer)
+        if bonus_advantages is not None:
+            rollout_buffer.advantages += bonus_advantages
+            rollout_buffer.returns += bonus_advantages  # returns = advantages + values
+        return True
+
+    def _use_rollout_entropy(self, entropy: np.ndarray, rollout_buffer: RolloutBuffer) -> np.ndarray | None:
+        """
+        Everything the rollout's entropies H(pi_old(.|s_t)), shape (n_steps, n_envs), feed: ``rollout/policy_entropy``,
+        ``soft_return``'s reward bonus (added to the buffer's rewards here) and the learned beta's dual step.
+        Returns the GAE of the bonus, (n_steps, n_envs), for the caller to add to the advantages and returns
+        (None: no bonus).
+        """
         mean_entropy = float(entropy.mean(dtype=np.float64))
         self.logger.record("rollout/policy_entropy", mean_entropy)
         self._last_rollout_entropy = mean_entropy
         beta = self._current_maxent_coef()
         self._rollout_maxent_bonus = 0.0
+        bonus_advantages = None
         if self.maxent_mode == "soft_return" and beta > 0.0:
             # r_t <- r_t + beta * H(pi_old(.|s_t)): the entropy of the state where a_t was taken, added to the
             # stored rewards (which already hold the timeout bootstrap); then GAE over the soft rewards.
@@ -222,11 +244,9 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
             # GAE is linear in the rewards (the values and episode boundaries are unchanged), so GAE over the soft
             # rewards is the parent's GAE plus the GAE of the bonus alone with zero values: no second value pass.
             bonus_advantages = self._bonus_gae(bonus, rollout_buffer, self._last_episode_starts)  # type: ignore[arg-type]
-            rollout_buffer.advantages += bonus_advantages
-            rollout_buffer.returns += bonus_advantages  # returns = advantages + values
         if self.maxent_coef_optimizer is not None:
             self._update_maxent_coef(mean_entropy)
-        return True
+        return bonus_advantages
 
     @staticmethod
     def _bonus_gae(bonus: np.ndarray, rollout_buffer: RolloutBuffer, last_dones: np.ndarray) -> np.ndarray:
