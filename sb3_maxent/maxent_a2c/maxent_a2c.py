@@ -26,6 +26,11 @@ from sb3_maxent.common.schedules import Schedule
 
 SelfMaxEntA2C = TypeVar("SelfMaxEntA2C", bound="MaxEntA2C")
 
+#: Default dual step of a learned beta for A2C: a tenth of the family's. A2C's one gradient step per 5-step rollout
+#: moves the policy far less per rollout than PPO's epochs, so the entropy answers a change of beta tens of rollouts
+#: later; at the family's step beta overshot 100-fold before settling (CartPole-v1, docs/algos/maxent_ppo.md).
+A2C_MAXENT_COEF_LR = DEFAULT_MAXENT_COEF_LR / 10
+
 
 class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C):
     """
@@ -60,7 +65,9 @@ class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C):
     :param maxent_grad: keep the exact beta * grad H term; False keeps only the detached reward bonus
     :param target_entropy: Target mean policy entropy of a learned ``maxent_coef`` in nats (``"auto"``: half the
         uniform entropy for finite action spaces, -dim(A) for Box actions)
-    :param maxent_coef_lr: Adam step size of log beta when ``maxent_coef="auto"`` (one step per rollout)
+    :param maxent_coef_lr: Step size of a learned ``maxent_coef`` per nat of entropy error, one projected SGD step
+        per rollout: beta <- max(0, beta - maxent_coef_lr * max(beta, beta_0) * (mean H - target)); 0.1 for A2C
+        (a tenth of the other algorithms', see ``A2C_MAXENT_COEF_LR``)
     :param vf_coef: Value function coefficient for the loss calculation
     :param max_grad_norm: The maximum value for the gradient clipping
     :param rms_prop_eps: RMSProp epsilon
@@ -103,7 +110,7 @@ class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C):
         maxent_mode: MaxEntMode = "soft_return",
         maxent_grad: bool = True,
         target_entropy: float | str = "auto",
-        maxent_coef_lr: float = DEFAULT_MAXENT_COEF_LR,
+        maxent_coef_lr: float = A2C_MAXENT_COEF_LR,
         vf_coef: float = 0.5,
         max_grad_norm: float = 0.5,
         rms_prop_eps: float = 1e-5,
