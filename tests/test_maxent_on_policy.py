@@ -16,6 +16,8 @@ from sb3_contrib.common.envs import InvalidActionEnvDiscrete
 from sb3_contrib.common.maskable.evaluation import evaluate_policy as evaluate_masked_policy
 from stable_baselines3 import A2C
 from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import SimpleMultiObsEnv
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.vec_env import DummyVecEnv
@@ -189,6 +191,7 @@ def _fixed_buffer_model(algo: type[BaseAlgorithm], mode: str, beta: float) -> tu
                    th.tensor([batch["old_log_prob"][t]]), **extra)  # fmt: skip
     buffer.advantages = batch["advantages"][:, None].copy()
     buffer.returns = batch["returns"][:, None].copy()
+    model._last_episode_starts = np.zeros(1, dtype=bool)  # the rollout did not end on a reset (soft_return's GAE)
     return model, batch
 
 
@@ -216,6 +219,15 @@ def test_minibatch_gradient_by_hand(algo: type[BaseAlgorithm], mode: str) -> Non
     log_prob, entropy, values, advantages = _hand_terms(model, batch)
     returns = th.as_tensor(batch["returns"])
     if algo is MaxEntA2C:  # -(A log pi) - beta * H + vf_coef * (V - R)^2
+        # MaxEntA2C takes soft_return's reward bonus from its training pass (no entropy pass after collection): A and
+        # R gain the GAE of beta * H, here with no episode end in the batch: sum_k>=t (gamma lambda)^(k-t) beta H_k
+        discount, bonus_h = model.gamma * model.gae_lambda, beta * entropy.detach().double()
+        bonus = th.stack(
+            [sum(discount ** (k - t) * bonus_h[k] for k in range(t, len(bonus_h))) for t in range(len(bonus_h))]
+        )
+        soft_advantages = th.as_tensor(batch["advantages"]) + bonus.float()
+        advantages = (soft_advantages - soft_advantages.mean()) / (soft_advantages.std() + 1e-8)
+        returns = returns + bonus.float()
         loss = -(advantages * log_prob).mean() - beta * entropy.mean() + 0.5 * ((values - returns) ** 2).mean()
     else:
         ratio = th.exp(log_prob - th.as_tensor(batch["old_log_prob"]))
@@ -286,10 +298,11 @@ def test_auto_coef_steps_and_saves_with_its_optimizer(algo: type[BaseAlgorithm],
     assert loaded.target_entropy == model.target_entropy
     assert loaded.maxent_coef_optimizer is not None
     assert model.maxent_coef_optimizer is not None
-    saved_state = model.maxent_coef_optimizer.state_dict()["state"][0]
-    loaded_state = loaded.maxent_coef_optimizer.state_dict()["state"][0]
-    for key, value in saved_state.items():
-        assert th.equal(loaded_state[key], value), key
+    # projected SGD on beta (see MaxEntOnPolicyMixin._update_maxent_coef): its state is its step size
+    assert isinstance(loaded.maxent_coef_optimizer, th.optim.SGD)
+    saved_state, loaded_state = model.maxent_coef_optimizer.state_dict(), loaded.maxent_coef_optimizer.state_dict()
+    assert loaded_state["param_groups"] == saved_state["param_groups"]
+    assert loaded_state["param_groups"][0]["lr"] == model.maxent_coef_lr
     obs = np.stack([loaded.observation_space.sample() for _ in range(8)])
     kwargs = {"action_masks": np.ones((8, 8), bool)} if algo is MaxEntMaskablePPO else {}
     np.testing.assert_array_equal(
@@ -297,11 +310,66 @@ def test_auto_coef_steps_and_saves_with_its_optimizer(algo: type[BaseAlgorithm],
     )
 
 
+def test_auto_coef_dual_step_is_projected_and_proportional() -> None:
+    """beta <- max(0, beta - lr * max(beta, beta_0) * (H - target)): proportional to the error, stops at 0, leaves 0."""
+    model = MaxEntPPO("MlpPolicy", "CartPole-v1", maxent_coef="auto_0.1", maxent_coef_lr=2.0, target_entropy=0.4)
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    model._update_maxent_coef(0.3)  # 0.1 nats below the target: + 2 * 0.1 * 0.1
+    assert model._current_maxent_coef() == pytest.approx(0.12)
+    model._update_maxent_coef(0.35)  # half the error, half the relative step (Adam's normalised step would not shrink)
+    assert model._current_maxent_coef() == pytest.approx(0.132)
+    model._update_maxent_coef(0.69)  # above the target: a relative step down, 0.132 * (1 - 2 * 0.29)
+    assert model._current_maxent_coef() == pytest.approx(0.132 * 0.42)
+    model._update_maxent_coef(0.69)  # below beta_0 an absolute step: projected onto 0, no wind-up below it
+    assert model._current_maxent_coef() == 0.0
+    model._update_maxent_coef(0.35)  # below the target again: back up in one step (a log-space beta would crawl)
+    assert model._current_maxent_coef() == pytest.approx(0.01)
+
+
+#: steps of the target-entropy run (rl-zoo's PPO CartPole-v1 settings, 8 x 32 steps per rollout: 118 dual steps);
+#: the run is benchmarks/auto_coef.py's MaxEntPPO seed 0
+AUTO_BUDGET = 30_000
+
+
+@pytest.mark.slow
+def test_auto_coef_settles_on_target_entropy() -> None:
+    """
+    MaxEntPPO, CartPole-v1, seed 0, target 0.6 nats (the policy's own entropy falls to about 0.2 by then, so beta
+    has to rise about 40-fold and hold it up): the mean rollout entropy over the last 5 rollouts is within 10% of
+    the target. A dual step that does not settle (bang-bang, wound up, too slow, wrong sign) misses the band.
+    """
+    th.set_num_threads(1)
+    env = make_vec_env("CartPole-v1", n_envs=8, seed=0)
+    settings = {
+        "n_steps": 32,
+        "batch_size": 256,
+        "gae_lambda": 0.8,
+        "gamma": 0.98,
+        "n_epochs": 20,
+        "learning_rate": 1e-3,
+    }
+    model = MaxEntPPO("MlpPolicy", env, maxent_coef="auto", target_entropy=0.6, seed=0, **settings)
+    entropies: list[float] = []
+
+    class Record(BaseCallback):
+        def _on_rollout_start(self) -> None:
+            if hasattr(self.model, "_last_rollout_entropy"):
+                entropies.append(self.model._last_rollout_entropy)
+
+        def _on_step(self) -> bool:
+            return True
+
+    model.learn(AUTO_BUDGET, callback=Record())
+    entropies.append(model._last_rollout_entropy)
+    final = float(np.mean(entropies[-5:]))
+    assert abs(final - 0.6) <= 0.06, (final, model._current_maxent_coef())
+
+
 def test_auto_target_entropy_defaults() -> None:
     assert MaxEntPPO("MlpPolicy", "CartPole-v1", maxent_coef="auto").target_entropy == pytest.approx(0.5 * math.log(2))
     assert MaxEntTRPO("MlpPolicy", "Pendulum-v1", maxent_coef="auto").target_entropy == -1.0
-    assert MaxEntA2C("MlpPolicy", "CartPole-v1", maxent_coef="auto").log_maxent_coef is not None
-    assert MaxEntA2C("MlpPolicy", "CartPole-v1").log_maxent_coef is None
+    assert MaxEntA2C("MlpPolicy", "CartPole-v1", maxent_coef="auto").learned_maxent_coef is not None
+    assert MaxEntA2C("MlpPolicy", "CartPole-v1").learned_maxent_coef is None
 
 
 # ------------------------------------------------------------------------------ logs, dict obs and gSDE

@@ -8,7 +8,10 @@ The maximum-entropy objective for SB3's on-policy algorithms, as hooks around th
   (:meth:`~MaxEntOnPolicyMixin._rollout_entropy`, the masked distribution for MaskablePPO). In ``soft_return``
   mode beta * H_t is added to the stored rewards, which already hold SB3's timeout bootstrap
   r_T += gamma * V(s_T+1), and GAE is recomputed from them (the critic then learns the soft value). The learned
-  coefficient (``maxent_coef="auto"``) takes its dual step here, from the rollout's mean entropy.
+  coefficient (``maxent_coef="auto"``) takes its dual step here, from the rollout's mean entropy. An algorithm
+  whose update makes one forward pass over the whole rollout with the rollout's parameters (A2C) sets
+  ``entropy_from_train`` and hands that pass's entropies to :meth:`~MaxEntOnPolicyMixin._use_rollout_entropy` from
+  its ``train`` instead.
 * **Minibatch** (:meth:`~MaxEntOnPolicyMixin._maxent_advantages`): ``one_step``'s change of a surrogate's
   advantage and value target, A_t + beta * H_t and R_t + beta * H_t, with H_t under the current parameters.
   Only the algorithms whose surrogate has the ratio form call it, from their one labelled copy of the parent's
@@ -46,9 +49,9 @@ DEFAULT_AUTO_MAXENT_COEF = 0.01
 #: ``target_entropy="auto"``: this fraction of the uniform policy's entropy for finite action spaces, and
 #: SAC's -dim(A) for Box actions.
 AUTO_TARGET_ENTROPY_RATIO = 0.5
-#: Default Adam step size of log beta (one step per rollout): beta can move by about e^(0.01 n) in n rollouts,
-#: e.g. from 0.01 to 0.2 within the first 300 rollouts of rl-zoo's CartPole PPO settings (390 rollouts in all).
-DEFAULT_MAXENT_COEF_LR = 0.01
+#: Default step size of a learned beta per nat of entropy error per rollout, relative to max(beta, initial beta): one
+#: rollout 0.1 nats below the target raises beta by 10% (see _update_maxent_coef).
+DEFAULT_MAXENT_COEF_LR = 1.0
 #: Steps of the rollout buffer evaluated together by the entropy pass (bounds its memory on image inputs).
 ENTROPY_PASS_BATCH = 4096
 
@@ -109,13 +112,17 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
 
     #: Why ``one_step`` does not apply to this algorithm (None: it does)
     one_step_unsupported: ClassVar[str | None] = None
+    #: True where ``train`` takes H(pi_old) from its own forward pass over the whole rollout and calls
+    #: :meth:`_use_rollout_entropy` itself (MaxEntA2C): ``collect_rollouts`` then skips the entropy pass.
+    entropy_from_train: ClassVar[bool] = False
 
     maxent_coef: float | str | Schedule
     maxent_mode: MaxEntMode
     maxent_grad: bool
     target_entropy: float | str
     maxent_coef_lr: float
-    log_maxent_coef: th.Tensor | None
+    learned_maxent_coef: th.Tensor | None
+    initial_maxent_coef: float
     maxent_coef_optimizer: th.optim.Optimizer | None
     _rollout_maxent_bonus: float
     _last_rollout_entropy: float
@@ -167,23 +174,25 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
         self._setup_maxent_coef()
 
     def _setup_maxent_coef(self) -> None:
-        """Resolve ``maxent_coef`` once: a schedule of progress_remaining, or log beta and its optimizer."""
-        self.log_maxent_coef = None
+        """Resolve ``maxent_coef`` once: a schedule of progress_remaining, or a learned beta and its optimizer."""
+        self.learned_maxent_coef = None
         self.maxent_coef_optimizer = None
         initial = parse_auto_coef(self.maxent_coef)
         if initial is None:
             # kept as a schedule (saved with the model, continues after learn(..., reset_num_timesteps=False))
             self.maxent_coef = to_schedule("maxent_coef", self.maxent_coef)  # type: ignore[arg-type]
             return
-        # SAC's dual variable: log beta, trained so that the mean policy entropy tracks the target
+        # the dual variable (Lagrange multiplier) of the constraint mean entropy >= target: beta itself, >= 0, trained
+        # by projected, scaled SGD (see _update_maxent_coef)
         self.target_entropy = resolve_target_entropy(self.target_entropy, self.action_space)
-        self.log_maxent_coef = th.log(th.full((1,), initial, device=self.device)).requires_grad_(True)
-        self.maxent_coef_optimizer = th.optim.Adam([self.log_maxent_coef], lr=self.maxent_coef_lr)
+        self.initial_maxent_coef = initial
+        self.learned_maxent_coef = th.full((1,), initial, device=self.device).requires_grad_(True)
+        self.maxent_coef_optimizer = th.optim.SGD([self.learned_maxent_coef], lr=self.maxent_coef_lr)
 
     def _current_maxent_coef(self) -> float:
         """beta now: the learned value, or the schedule's at the current progress (checked >= 0, finite)."""
-        if self.log_maxent_coef is not None:
-            return float(th.exp(self.log_maxent_coef.detach()).item())
+        if self.learned_maxent_coef is not None:
+            return float(self.learned_maxent_coef.detach().item())
         assert callable(self.maxent_coef)
         return check_coefficient(
             f"maxent_coef (schedule value at progress_remaining={self._current_progress_remaining:.4f})",
@@ -207,12 +216,28 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
         """
         if not super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps, *args, **kwargs):
             return False
+        if self.entropy_from_train:
+            return True
         entropy = self._rollout_entropy(rollout_buffer)  # (n_steps, n_envs)
+        bonus_advantages = self._use_rollout_entropy(entropy, rollout_buffer)
+        if bonus_advantages is not None:
+            rollout_buffer.advantages += bonus_advantages
+            rollout_buffer.returns += bonus_advantages  # returns = advantages + values
+        return True
+
+    def _use_rollout_entropy(self, entropy: np.ndarray, rollout_buffer: RolloutBuffer) -> np.ndarray | None:
+        """
+        Everything the rollout's entropies H(pi_old(.|s_t)), shape (n_steps, n_envs), feed: ``rollout/policy_entropy``,
+        ``soft_return``'s reward bonus (added to the buffer's rewards here) and the learned beta's dual step.
+        Returns the GAE of the bonus, (n_steps, n_envs), for the caller to add to the advantages and returns
+        (None: no bonus).
+        """
         mean_entropy = float(entropy.mean(dtype=np.float64))
         self.logger.record("rollout/policy_entropy", mean_entropy)
         self._last_rollout_entropy = mean_entropy
         beta = self._current_maxent_coef()
         self._rollout_maxent_bonus = 0.0
+        bonus_advantages = None
         if self.maxent_mode == "soft_return" and beta > 0.0:
             # r_t <- r_t + beta * H(pi_old(.|s_t)): the entropy of the state where a_t was taken, added to the
             # stored rewards (which already hold the timeout bootstrap); then GAE over the soft rewards.
@@ -222,11 +247,9 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
             # GAE is linear in the rewards (the values and episode boundaries are unchanged), so GAE over the soft
             # rewards is the parent's GAE plus the GAE of the bonus alone with zero values: no second value pass.
             bonus_advantages = self._bonus_gae(bonus, rollout_buffer, self._last_episode_starts)  # type: ignore[arg-type]
-            rollout_buffer.advantages += bonus_advantages
-            rollout_buffer.returns += bonus_advantages  # returns = advantages + values
         if self.maxent_coef_optimizer is not None:
             self._update_maxent_coef(mean_entropy)
-        return True
+        return bonus_advantages
 
     @staticmethod
     def _bonus_gae(bonus: np.ndarray, rollout_buffer: RolloutBuffer, last_dones: np.ndarray) -> np.ndarray:
@@ -281,13 +304,38 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
         return np.concatenate(entropies).reshape(n_steps, n_envs)
 
     def _update_maxent_coef(self, mean_entropy: float) -> None:
-        """One step of SAC's dual update on log beta: the loss log(beta) * (H - target) lowers beta above it."""
-        assert self.log_maxent_coef is not None
+        """
+        One step of projected, scaled dual descent on beta per rollout. The dual loss beta * (H - target) has the
+        gradient H - target (H: the rollout's mean entropy); the step is scaled by max(beta, beta_0), beta_0 the
+        initial value, and projected onto beta >= 0:
+
+            beta <- max(0, beta - lr * max(beta, beta_0) * (H - target)),    lr = ``maxent_coef_lr``
+
+        Above beta_0 this is a relative step, log beta moving by about -lr * (H - target) (SAC's parametrisation, so
+        the rate does not depend on beta's scale, which differs by orders of magnitude between one_step and
+        soft_return and between tasks); below beta_0 it is an absolute step lr * beta_0 * (H - target) that reaches 0
+        and leaves it. Either way the step is proportional to the error, so beta comes to rest where the entropy is
+        on target.
+
+        Why not SAC's Adam step on log beta (the first version): (1) Adam divides the gradient by its running RMS, so
+        every step is about ``lr`` whatever the error, and its momentum keeps pushing after the error has changed
+        sign: with a lag of several rollouts between beta and the policy's entropy that is bang-bang control, and
+        the entropy cycles around the target. (2) On log beta alone any update winds up: early in training the
+        policy's entropy is above the target even at beta = 0 (the constraint H >= target is slack and its
+        multiplier is 0), so log beta runs toward -infinity and then needs as many rollouts to climb back once the
+        entropy falls below the target (measured with plain SGD on log beta, lr 0.5: beta 0.01 -> 6e-6 -> 0.01 over
+        the 196 rollouts of 50k steps of CartPole PPO, the final entropy 49% below its target).
+        """
+        assert self.learned_maxent_coef is not None
         assert self.maxent_coef_optimizer is not None
-        loss = (self.log_maxent_coef * (mean_entropy - float(self.target_entropy))).sum()
+        error = mean_entropy - float(self.target_entropy)
+        scale = max(float(self.learned_maxent_coef.detach().item()), self.initial_maxent_coef)
+        loss = (self.learned_maxent_coef * (scale * error)).sum()
         self.maxent_coef_optimizer.zero_grad()
         loss.backward()
         self.maxent_coef_optimizer.step()
+        with th.no_grad():
+            self.learned_maxent_coef.clamp_(min=0.0)  # the projection onto beta >= 0
         self.logger.record("train/maxent_coef_loss", loss.item())
 
     # ------------------------------------------------------------------------------------------------ train
@@ -326,12 +374,12 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
             *super()._excluded_save_params(),
             "_rollout_maxent_bonus",
             "_last_rollout_entropy",
-            "log_maxent_coef",
+            "learned_maxent_coef",
             "maxent_coef_optimizer",
         ]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts, variables = super()._get_torch_save_params()
         if self.maxent_coef_optimizer is not None:
-            return [*state_dicts, "maxent_coef_optimizer"], [*variables, "log_maxent_coef"]
+            return [*state_dicts, "maxent_coef_optimizer"], [*variables, "learned_maxent_coef"]
         return state_dicts, variables

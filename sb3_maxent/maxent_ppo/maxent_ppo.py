@@ -72,8 +72,8 @@ class MaxEntPPO(CheckedLoad, MaxEntClippedSurrogateMixin, PPO):
         best one-step beta measured (train return at 311k steps, stage 1 of the docs' benchmarks: 0.01 -1.33,
         0.003 -1.31, 0.03 -1.62; the paper's 0.3 keeps the policy uniform), and as good as beta = 0 on
         CartPole-v1 and Pendulum-v1 in both modes (``benchmarks/beta_sweep.py``). ``"auto"`` (initial value 0.01) or
-        ``"auto_<initial>"`` learns log beta so that the rollouts' mean policy entropy tracks ``target_entropy``
-        (SAC's dual update, one Adam step of ``maxent_coef_lr`` per rollout).
+        ``"auto_<initial>"`` learns beta so that the rollouts' mean policy entropy tracks ``target_entropy``
+        (a dual update: one projected SGD step of ``maxent_coef_lr`` per rollout).
     :param maxent_mode: ``"one_step"`` (the paper's approximation) or ``"soft_return"`` (exact objective)
     :param maxent_grad: ``one_step``: let the gradient flow through H_t inside the advantage (the paper);
         False detaches it. ``soft_return``: keep the exact beta * grad H term; False keeps only the
@@ -81,7 +81,9 @@ class MaxEntPPO(CheckedLoad, MaxEntClippedSurrogateMixin, PPO):
     :param target_entropy: Target mean policy entropy of a learned ``maxent_coef``, in nats; ``"auto"``: half
         the uniform policy's entropy for finite action spaces, -dim(A) for Box actions (SAC's). Only with
         ``maxent_coef="auto"``.
-    :param maxent_coef_lr: Adam step size of log beta when ``maxent_coef="auto"`` (one step per rollout)
+    :param maxent_coef_lr: Step size of a learned ``maxent_coef`` per nat of entropy error, one projected SGD step
+        per rollout: beta <- max(0, beta - maxent_coef_lr * max(beta, beta_0) * (mean H - target)), beta_0 the
+        initial value (see ``MaxEntOnPolicyMixin._update_maxent_coef``)
     :param vf_coef: Value function coefficient for the loss calculation
     :param max_grad_norm: The maximum value for the gradient clipping
     :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)

@@ -51,7 +51,9 @@ class MaxEntMaskablePPO(CheckedLoad, MaxEntClippedSurrogateMixin, MaskablePPO):
     :param maxent_grad: as in MaxEntPPO: False detaches H in the advantage (``one_step``) or drops beta * grad H
         (``soft_return``)
     :param target_entropy: Target mean entropy of a learned ``maxent_coef``, in nats (``"auto"``: half of log|A|)
-    :param maxent_coef_lr: Adam step size of log beta when ``maxent_coef="auto"`` (one step per rollout)
+    :param maxent_coef_lr: Step size of a learned ``maxent_coef`` per nat of entropy error, one projected SGD step
+        per rollout: beta <- max(0, beta - maxent_coef_lr * max(beta, beta_0) * (mean H - target)), beta_0 the
+        initial value (see ``MaxEntOnPolicyMixin._update_maxent_coef``)
     :param vf_coef: Value function coefficient for the loss calculation
     :param max_grad_norm: The maximum value for the gradient clipping
     :param rollout_buffer_class: Rollout buffer class to use. If ``None``, it will be automatically selected.

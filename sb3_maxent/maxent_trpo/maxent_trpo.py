@@ -62,7 +62,9 @@ class MaxEntTRPO(CheckedLoad, MaxEntOnPolicyMixin, TRPO):
         (``soft_return``)
     :param target_entropy: Target mean entropy of a learned ``maxent_coef``, in nats (``"auto"``: half the uniform
         entropy for finite action spaces, -dim(A) for Box actions)
-    :param maxent_coef_lr: Adam step size of log beta when ``maxent_coef="auto"`` (one step per rollout)
+    :param maxent_coef_lr: Step size of a learned ``maxent_coef`` per nat of entropy error, one projected SGD step
+        per rollout: beta <- max(0, beta - maxent_coef_lr * max(beta, beta_0) * (mean H - target)), beta_0 the
+        initial value (see ``MaxEntOnPolicyMixin._update_maxent_coef``)
     :param use_sde: Whether to use generalized State Dependent Exploration (gSDE)
     :param sde_sample_freq: Sample a new noise matrix every n steps when using gSDE (-1: only at rollout start)
     :param rollout_buffer_class: Rollout buffer class to use. If ``None``, it will be automatically selected.
