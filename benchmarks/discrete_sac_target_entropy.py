@@ -235,9 +235,7 @@ def render_plot(data: dict[str, Any], quick: bool) -> Path:
 
 
 def write_report(data: dict[str, Any], quick: bool) -> None:
-    out = paths(quick)
-    harness.write_text(out["md"], render_markdown(data, quick))
-    print(f"wrote {out['md']}, {render_plot(data, quick)}")
+    harness.write_report(paths(quick)["md"], render_markdown(data, quick), lambda: render_plot(data, quick))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -111,6 +111,12 @@ def write_text(path: Path, text: str) -> Path:
     return path
 
 
+def write_report(md_path: Path, markdown: str, plot: Callable[[], Any]) -> None:
+    """Write a report's markdown, draw its figure (``plot`` returns where) and say where both went."""
+    write_text(md_path, markdown)
+    print(f"wrote {md_path}, {plot()}")
+
+
 # --------------------------------------------------------------------------------------------------
 # Statistics and tables
 # --------------------------------------------------------------------------------------------------

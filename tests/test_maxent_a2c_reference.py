@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import torch as th
+from helpers import assert_same_parameters
 
 from sb3_maxent import MaxEntA2C
 
@@ -43,10 +44,7 @@ def train(case: str) -> dict[str, th.Tensor]:
 @pytest.mark.parametrize("case", list(CASES))
 def test_matches_reference(case: str) -> None:
     reference = th.load(PATH)[case]
-    params = train(case)
-    assert params.keys() == reference.keys()
-    for name, param in params.items():
-        assert th.equal(param, reference[name]), name
+    assert_same_parameters(train(case), reference)
 
 
 if __name__ == "__main__":

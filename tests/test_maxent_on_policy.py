@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
+from helpers import PPO_CARTPOLE
 from sb3_contrib import TRPO, MaskablePPO
 from sb3_contrib.common.envs import InvalidActionEnvDiscrete
 from sb3_contrib.common.maskable.evaluation import evaluate_policy as evaluate_masked_policy
@@ -340,15 +341,7 @@ def test_auto_coef_settles_on_target_entropy() -> None:
     """
     th.set_num_threads(1)
     env = make_vec_env("CartPole-v1", n_envs=8, seed=0)
-    settings = {
-        "n_steps": 32,
-        "batch_size": 256,
-        "gae_lambda": 0.8,
-        "gamma": 0.98,
-        "n_epochs": 20,
-        "learning_rate": 1e-3,
-    }
-    model = MaxEntPPO("MlpPolicy", env, maxent_coef="auto", target_entropy=0.6, seed=0, **settings)
+    model = MaxEntPPO("MlpPolicy", env, maxent_coef="auto", target_entropy=0.6, seed=0, **PPO_CARTPOLE)
     entropies: list[float] = []
 
     class Record(BaseCallback):

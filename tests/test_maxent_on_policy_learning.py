@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import torch as th
+from helpers import PPO_CARTPOLE
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
@@ -34,19 +35,7 @@ CARTPOLE: dict[type[BaseAlgorithm], tuple[int, int, dict[str, Any]]] = {
             "n_critic_updates": 20,
         },
     ),
-    MaxEntMaskablePPO: (
-        8,
-        100_000,
-        {
-            "n_steps": 32,
-            "batch_size": 256,
-            "gae_lambda": 0.8,
-            "gamma": 0.98,
-            "n_epochs": 20,
-            "learning_rate": 1e-3,
-            "clip_range": 0.2,
-        },
-    ),
+    MaxEntMaskablePPO: (8, 100_000, {**PPO_CARTPOLE, "clip_range": 0.2}),
 }
 
 
