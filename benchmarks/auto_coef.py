@@ -9,7 +9,7 @@ the parents (PPO's for MaskablePPO; TRPO's with 128-step rollouts, so that the r
 Reported per run: the mean ``rollout/policy_entropy`` over the last 5% of the rollouts (at least 5) against the
 target, and beta over the run (does it settle?).
 
-    python benchmarks/auto_coef.py            # 4 algorithms x 3 seeds, 30k steps each (A2C 60k)
+    python benchmarks/auto_coef.py            # 4 algorithms x 3 seeds, 60k steps each (A2C 120k)
     python benchmarks/auto_coef.py --quick    # 1 seed, 10k steps (A2C 20k)
 """
 
@@ -37,7 +37,7 @@ ALGOS: dict[str, tuple[type[Any], int, dict[str, Any]]] = {
                                        learning_rate=1e-3, n_critic_updates=20)),
     "MaxEntMaskablePPO": (MaxEntMaskablePPO, 8, PPO_CARTPOLE),
 }  # fmt: skip
-FULL = {"seeds": [0, 1, 2], "timesteps": 30_000}
+FULL = {"seeds": [0, 1, 2], "timesteps": 60_000}
 QUICK = {"seeds": [0], "timesteps": 10_000}
 #: A2C's learned beta takes a tenth of the family's dual step (MaxEntA2C's default maxent_coef_lr): twice the steps
 TIMESTEPS_FACTOR = {"MaxEntA2C": 2}
