@@ -21,6 +21,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.envs import SimpleMultiObsEnv
 from stable_baselines3.common.logger import Logger
+from stable_baselines3.common.utils import obs_as_tensor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sb3_maxent import MaxEntA2C, MaxEntMaskablePPO, MaxEntPPO, MaxEntTRPO
@@ -56,6 +57,66 @@ def make_env(algo: type[BaseAlgorithm]) -> Any:
 
 def parameters(model: BaseAlgorithm) -> dict[str, th.Tensor]:
     return {name: param.detach().clone() for name, param in model.policy.state_dict().items()}
+
+
+# ------------------------------------------------------------------ rollout entropy: the hook and the pass
+class CallsPolicy(BaseCallback):
+    """Calls the policy once more at every step: the hook then sees more calls than steps."""
+
+    def _on_step(self) -> bool:
+        with th.no_grad():
+            self.model.policy(obs_as_tensor(self.model._last_obs, self.model.device))  # type: ignore[union-attr]
+        return True
+
+
+ENTROPY_CASES = {
+    "PPO-Discrete": (MaxEntPPO, "MlpPolicy", lambda: "CartPole-v1", {"n_steps": 32, "batch_size": 32}),
+    "PPO-gSDE": (MaxEntPPO, "MlpPolicy", lambda: "Pendulum-v1", {"n_steps": 32, "batch_size": 32, "use_sde": True}),
+    "PPO-Dict": (MaxEntPPO, "MultiInputPolicy", lambda: SimpleMultiObsEnv(random_start=False),
+                 {"n_steps": 32, "batch_size": 32}),
+    "MaskablePPO-masked": (MaxEntMaskablePPO, "MlpPolicy", lambda: DummyVecEnv([MaskedIdentity] * 2),
+                           {"n_steps": 32, "batch_size": 32}),
+    "TRPO-Discrete": (MaxEntTRPO, "MlpPolicy", lambda: "CartPole-v1", {"n_steps": 32, "batch_size": 32}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("extra_calls", [False, True], ids=["hook", "fallback"])
+@pytest.mark.parametrize("case", list(ENTROPY_CASES))
+def test_rollout_entropy_from_the_collection_equals_the_batched_pass(case: str, extra_calls: bool) -> None:
+    """
+    The entropies the forward hook reads during collection (masked for MaskablePPO) equal a separate batched pass
+    over the stored observations with the same parameters; where a callback calls the policy in between, the
+    batched pass is used instead. Both give the soft_return bonus added to the rewards.
+    """
+    algo, policy, env, settings = ENTROPY_CASES[case]
+    model = algo(policy, env(), maxent_coef=0.1, maxent_mode="soft_return", policy_kwargs=TINY, seed=0, **settings)
+    model.set_logger(Logger(folder=None, output_formats=[]))
+    used: list[np.ndarray] = []
+    use = model._use_rollout_entropy
+    model._use_rollout_entropy = lambda entropy, buffer: (used.append(entropy.copy()), use(entropy, buffer))[1]
+    batched: list[np.ndarray] = []
+    rollout_entropy = model._rollout_entropy
+    model._rollout_entropy = lambda buffer: (batched.append(rollout_entropy(buffer)), batched[-1])[1]
+    _, callback = model._setup_learn(settings["n_steps"], callback=CallsPolicy() if extra_calls else None)
+    callback.on_training_start(locals(), globals())
+    rewards_before = []
+    buffer = model.rollout_buffer
+    original_add = buffer.add
+
+    def add(*args: Any, **kwargs: Any) -> None:
+        original_add(*args, **kwargs)
+        rewards_before.append(buffer.rewards[buffer.pos - 1].copy())
+
+    buffer.add = add  # type: ignore[method-assign]
+    assert model.collect_rollouts(model.env, callback, buffer, settings["n_steps"])
+    assert len(used) == 1
+    assert used[0].shape == (settings["n_steps"], model.n_envs)
+    assert len(batched) == int(extra_calls)  # the batched pass runs only as the fallback
+    expected = rollout_entropy(buffer)  # same parameters: nothing was trained
+    np.testing.assert_allclose(used[0], expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(buffer.rewards - np.stack(rewards_before), 0.1 * expected, rtol=1e-5, atol=1e-6)
+    if algo is MaxEntMaskablePPO:
+        assert (used[0] <= math.log(4) + 1e-6).all()  # masked: at most log(valid actions)
 
 
 # -------------------------------------------------------------------------------------------------- beta = 0

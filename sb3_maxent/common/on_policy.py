@@ -3,9 +3,12 @@ The maximum-entropy objective for SB3's on-policy algorithms, as hooks around th
 
 :class:`MaxEntOnPolicyMixin` is the one design behind MaxEntPPO, MaxEntA2C, MaxEntMaskablePPO and MaxEntTRPO:
 
-* **Rollout** (:meth:`MaxEntOnPolicyMixin.collect_rollouts`): the parent's ``collect_rollouts`` runs unchanged;
-  afterwards one batched, gradient-free pass over the buffer computes H(pi_old(.|s_t)) for every stored step
-  (:meth:`~MaxEntOnPolicyMixin._rollout_entropy`, the masked distribution for MaskablePPO). In ``soft_return``
+* **Rollout** (:meth:`MaxEntOnPolicyMixin.collect_rollouts`): the parent's ``collect_rollouts`` runs unchanged,
+  with a forward hook on the policy (:class:`RolloutEntropy`) that reads H(pi_old(.|s_t)) from the distribution
+  each step's forward pass has just built (after MaskablePPO's masking): no second pass over the observations.
+  Where the hook cannot account for every step (a callback that calls the policy during the rollout, a policy
+  that does not keep its distribution in ``action_dist``), one batched, gradient-free pass over the buffer
+  computes the same entropies (:meth:`~MaxEntOnPolicyMixin._rollout_entropy`). In ``soft_return``
   mode beta * H_t is added to the stored rewards, which already hold SB3's timeout bootstrap
   r_T += gamma * V(s_T+1), and GAE is recomputed from them (the critic then learns the soft value). The learned
   coefficient (``maxent_coef="auto"``) takes its dual step here, from the rollout's mean entropy. An algorithm
@@ -101,6 +104,43 @@ def resolve_target_entropy(target_entropy: float | str, action_space: spaces.Spa
         bounds = f"strictly between 0 and log|A| = {uniform:.4f}" if uniform is not None else "finite"
         raise ValueError(f"target_entropy must be {bounds} for this action space, got {target_entropy!r}")
     return value
+
+
+class RolloutEntropy:
+    """
+    A forward hook that records H(pi(.|s)) of every call of ``policy`` while it is registered, from the
+    distribution object the call has just built: SB3's policies keep it in ``policy.action_dist`` (each
+    ``proba_distribution`` fills that object and returns it), and sb3-contrib's MaskablePPO applies the masks to it
+    in place before ``forward`` returns. Use as a context manager around the parent's ``collect_rollouts``.
+    """
+
+    def __init__(self, policy: th.nn.Module) -> None:
+        self.policy = policy
+        self.steps: list[np.ndarray] = []
+        self.complete = hasattr(policy, "action_dist")  # False: some step's entropy could not be read
+        self._handle: Any = None
+
+    def __enter__(self) -> RolloutEntropy:
+        self._handle = self.policy.register_forward_hook(self._record)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._handle.remove()
+
+    def _record(self, module: th.nn.Module, args: Any, output: Any) -> None:
+        if not self.complete:
+            return
+        entropy = module.action_dist.entropy()  # type: ignore[union-attr,operator]
+        if entropy is None:  # no closed form (squashed gSDE)
+            self.complete = False
+            return
+        self.steps.append(entropy.detach().cpu().numpy())
+
+    def entropies(self, n_steps: int, n_envs: int) -> np.ndarray | None:
+        """The rollout's entropies, shape (n_steps, n_envs), or None if the calls do not match its steps one to one."""
+        if not self.complete or len(self.steps) != n_steps or any(step.shape != (n_envs,) for step in self.steps):
+            return None
+        return np.stack(self.steps).astype(np.float32, copy=False)
 
 
 class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
@@ -210,15 +250,20 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
         **kwargs: Any,
     ) -> bool:
         """
-        The parent's rollout collection, then the entropy pass over the buffer (see the module docstring).
+        The parent's rollout collection with the entropy of every step recorded from its own forward pass
+        (:class:`RolloutEntropy`; the batched pass over the buffer where the hook cannot account for every step),
+        then the soft bonus and the dual step (see the module docstring).
 
         Callbacks' ``on_rollout_end`` runs inside the parent's collection, before the soft bonus is added.
         """
-        if not super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps, *args, **kwargs):
-            return False
         if self.entropy_from_train:
-            return True
-        entropy = self._rollout_entropy(rollout_buffer)  # (n_steps, n_envs)
+            return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps, *args, **kwargs)
+        with RolloutEntropy(self.policy) as recorded:
+            if not super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps, *args, **kwargs):
+                return False
+        entropy = recorded.entropies(rollout_buffer.buffer_size, rollout_buffer.n_envs)  # (n_steps, n_envs)
+        if entropy is None:
+            entropy = self._rollout_entropy(rollout_buffer)
         bonus_advantages = self._use_rollout_entropy(entropy, rollout_buffer)
         if bonus_advantages is not None:
             rollout_buffer.advantages += bonus_advantages
