@@ -73,6 +73,7 @@ bench: install
 	OMP_NUM_THREADS=1 $(PY) benchmarks/gridworld_exploration.py --quick
 	OMP_NUM_THREADS=1 $(PY) benchmarks/soft_value_convergence.py --quick
 	OMP_NUM_THREADS=1 $(PY) benchmarks/discrete_sac_target_entropy.py --quick
+	OMP_NUM_THREADS=1 $(PY) benchmarks/auto_coef.py --quick
 	OMP_NUM_THREADS=1 $(PY) benchmarks/fruitbot_paper.py --quick
 
 clean:
