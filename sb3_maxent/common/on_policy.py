@@ -116,7 +116,7 @@ class RolloutEntropy:
 
     def __init__(self, policy: th.nn.Module) -> None:
         self.policy = policy
-        self.steps: list[np.ndarray] = []
+        self.steps: list[th.Tensor] = []
         self.complete = hasattr(policy, "action_dist")  # False: some step's entropy could not be read
         self._handle: Any = None
 
@@ -134,13 +134,13 @@ class RolloutEntropy:
         if entropy is None:  # no closed form (squashed gSDE)
             self.complete = False
             return
-        self.steps.append(entropy.detach().cpu().numpy())
+        self.steps.append(entropy.detach())  # moved to the CPU once, in entropies()
 
     def entropies(self, n_steps: int, n_envs: int) -> np.ndarray | None:
         """The rollout's entropies, shape (n_steps, n_envs), or None if the calls do not match its steps one to one."""
         if not self.complete or len(self.steps) != n_steps or any(step.shape != (n_envs,) for step in self.steps):
             return None
-        return np.stack(self.steps).astype(np.float32, copy=False)
+        return th.stack(self.steps).cpu().numpy().astype(np.float32, copy=False)
 
 
 class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
