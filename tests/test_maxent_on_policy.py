@@ -343,6 +343,37 @@ def test_trpo_surrogate_by_hand(mode: str, maxent_grad: bool) -> None:
         th.testing.assert_close(grad, ref, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("mode", ["one_step", "soft_return"])
+def test_trpo_critic_target_by_hand(mode: str) -> None:
+    """The critic regresses on R_t + beta * H(pi(.|s_t)) after the policy step (one_step) or on R_t (soft_return)."""
+    beta = 0.4
+    model, batch = _fixed_buffer_model(MaxEntTRPO, mode, beta)
+    model.n_critic_updates = 2
+    model._last_rollout_entropy = 0.0  # set by collect_rollouts, which this buffer did not come from
+    buffer, samples = model.rollout_buffer, []
+    get = buffer.get
+
+    def recording_get(batch_size: int | None = None) -> Any:
+        for data in get(batch_size):
+            if batch_size is not None:  # the critic's minibatches (the policy step takes the whole buffer)
+                samples.append((data.observations.clone(), data.returns.clone()))
+            yield data
+
+    buffer.get = recording_get  # type: ignore[method-assign]
+    model.train()
+    assert len(samples) == 2
+    # the actor after the policy step (the critic's updates do not change it), written out by hand
+    _, entropy, _, _ = _hand_terms(model, batch)
+    rows = {tuple(o): i for i, o in enumerate(batch["obs"][:, 0].tolist())}
+    for observations, returns in samples:
+        index = [rows[tuple(o)] for o in observations.tolist()]
+        expected = th.as_tensor(batch["returns"])[index]
+        if mode == "one_step":
+            expected = expected + beta * entropy.detach()[index]
+        th.testing.assert_close(returns, expected, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(buffer.returns.flatten(), batch["returns"])  # restored for the logs
+
+
 # ------------------------------------------------------------------------------- learned beta, save/load
 @pytest.mark.parametrize("algo", [MaxEntPPO, *FAMILY])
 def test_auto_coef_steps_and_saves_with_its_optimizer(algo: type[BaseAlgorithm], tmp_path: Path) -> None:

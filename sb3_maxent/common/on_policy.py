@@ -31,16 +31,20 @@ Logs: ``rollout/policy_entropy`` (mean H(pi_old) over the rollout), ``train/maxe
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch as th
 from gymnasium import spaces
+from sb3_contrib.common.maskable.distributions import MaskableCategorical, MaskableCategoricalDistribution
 from stable_baselines3.common.buffers import DictRolloutBuffer, RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.distributions import CategoricalDistribution
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.utils import obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
+from torch.distributions import Categorical
 
 from sb3_maxent.common.schedules import Schedule, check_coefficient, to_schedule
 
@@ -112,11 +116,16 @@ class RolloutEntropy:
     distribution object the call has just built: SB3's policies keep it in ``policy.action_dist`` (each
     ``proba_distribution`` fills that object and returns it), and sb3-contrib's MaskablePPO applies the masks to it
     in place before ``forward`` returns. Use as a context manager around the parent's ``collect_rollouts``.
+
+    Categorical distributions (Discrete actions, masked or not) are kept as they are and their entropies taken in
+    one call over the whole rollout (:meth:`entropies`): a step then costs the hook a list append instead of a
+    softmax and a product of its own.
     """
 
     def __init__(self, policy: th.nn.Module) -> None:
         self.policy = policy
-        self.steps: list[th.Tensor] = []
+        #: per step: a Categorical (entropy taken in entropies()) or the step's entropies
+        self.steps: list[Categorical | th.Tensor] = []
         self.complete = hasattr(policy, "action_dist")  # False: some step's entropy could not be read
         self._handle: Any = None
 
@@ -130,7 +139,12 @@ class RolloutEntropy:
     def _record(self, module: th.nn.Module, args: Any, output: Any) -> None:
         if not self.complete:
             return
-        entropy = module.action_dist.entropy()  # type: ignore[union-attr,operator]
+        action_dist = module.action_dist
+        if type(action_dist) in (CategoricalDistribution, MaskableCategoricalDistribution):
+            # each call builds a new torch distribution (masked in place by MaskablePPO before forward returns)
+            self.steps.append(action_dist.distribution)  # type: ignore[union-attr,arg-type]
+            return
+        entropy = action_dist.entropy()  # type: ignore[union-attr,operator]
         if entropy is None:  # no closed form (squashed gSDE)
             self.complete = False
             return
@@ -138,9 +152,30 @@ class RolloutEntropy:
 
     def entropies(self, n_steps: int, n_envs: int) -> np.ndarray | None:
         """The rollout's entropies, shape (n_steps, n_envs), or None if the calls do not match its steps one to one."""
-        if not self.complete or len(self.steps) != n_steps or any(step.shape != (n_envs,) for step in self.steps):
+        if not self.complete or len(self.steps) != n_steps:
             return None
-        return th.stack(self.steps).cpu().numpy().astype(np.float32, copy=False)
+        if all(isinstance(step, Categorical) for step in self.steps):
+            entropy = self._categorical_entropies(self.steps)  # type: ignore[arg-type]
+        elif any(isinstance(step, Categorical) for step in self.steps):
+            return None
+        else:
+            entropy = th.stack(self.steps)  # type: ignore[arg-type]
+        if entropy is None or entropy.shape != (n_steps, n_envs):
+            return None
+        return entropy.detach().cpu().numpy().astype(np.float32, copy=False)
+
+    @staticmethod
+    def _categorical_entropies(steps: list[Categorical]) -> th.Tensor | None:
+        """Entropies of the steps' categoricals, (n_steps, n_calls' batch), through one distribution over all."""
+        if len({step.logits.shape for step in steps}) != 1:
+            return None
+        logits = th.stack([step.logits for step in steps])
+        masks = [getattr(step, "masks", None) for step in steps]
+        if all(mask is None for mask in masks):
+            return Categorical(logits=logits).entropy()
+        if any(mask is None for mask in masks):
+            return None
+        return MaskableCategorical(logits=logits, masks=th.stack(masks)).entropy()  # type: ignore[arg-type]
 
 
 class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
@@ -319,9 +354,9 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
 
     def _rollout_entropy(self, rollout_buffer: RolloutBuffer) -> np.ndarray:
         """
-        H(pi_old(.|s_t)) of every step of the buffer, shape (n_steps, n_envs), in batches of
-        :data:`ENTROPY_PASS_BATCH` steps. Where the distribution has no closed-form entropy (squashed gSDE) the
-        single-sample estimate -log pi_old(a_t|s_t) from the buffer is used.
+        H(pi_old(.|s_t)) of every step of the buffer, shape (n_steps, n_envs), by :meth:`_entropy_pass`. Where the
+        distribution has no closed-form entropy (squashed gSDE) the single-sample estimate -log pi_old(a_t|s_t) from
+        the buffer is used.
         """
         n_steps, n_envs = rollout_buffer.rewards.shape
         size = n_steps * n_envs
@@ -331,6 +366,26 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
             }
         else:
             observations = rollout_buffer.observations.reshape(size, *rollout_buffer.observations.shape[2:])
+        entropy = self._entropy_pass(
+            observations, None, lambda index: self._entropy_distribution_kwargs(rollout_buffer, index)
+        )
+        if entropy is None:
+            return -rollout_buffer.log_probs.copy()
+        return entropy.reshape(n_steps, n_envs)
+
+    def _entropy_pass(
+        self,
+        observations: np.ndarray | dict[str, np.ndarray],
+        actions: np.ndarray | None,
+        distribution_kwargs: Callable[[slice], dict[str, Any]] | None = None,
+    ) -> np.ndarray | None:
+        """
+        H(pi(.|s)) under the current parameters for rows of ``observations`` (array or dict of arrays, rows first),
+        shape (rows,), gradient-free, in batches of :data:`ENTROPY_PASS_BATCH` rows. Without a closed-form entropy:
+        -log pi(a|s) of ``actions`` (same rows), or None when ``actions`` is None. ``distribution_kwargs(index)``:
+        extra arguments of ``policy.get_distribution`` for the rows ``index`` (masks).
+        """
+        size = len(next(iter(observations.values())) if isinstance(observations, dict) else observations)
         entropies = []
         with th.no_grad():
             for start in range(0, size, ENTROPY_PASS_BATCH):
@@ -339,14 +394,15 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
                     obs: Any = {key: value[index] for key, value in observations.items()}
                 else:
                     obs = observations[index]
-                distribution = self.policy.get_distribution(
-                    obs_as_tensor(obs, self.device), **self._entropy_distribution_kwargs(rollout_buffer, index)
-                )
+                kwargs = distribution_kwargs(index) if distribution_kwargs is not None else {}
+                distribution = self.policy.get_distribution(obs_as_tensor(obs, self.device), **kwargs)
                 entropy = distribution.entropy()
                 if entropy is None:
-                    return -rollout_buffer.log_probs.copy()
+                    if actions is None:
+                        return None
+                    entropy = -distribution.log_prob(th.as_tensor(actions[index], device=self.device))
                 entropies.append(entropy.cpu().numpy())
-        return np.concatenate(entropies).reshape(n_steps, n_envs)
+        return np.concatenate(entropies)
 
     def _update_maxent_coef(self, mean_entropy: float) -> None:
         """

@@ -171,24 +171,27 @@ class MaxEntTRPO(CheckedLoad, MaxEntOnPolicyMixin, TRPO):
         objective = (advantages * ratio).mean()
         return objective + beta * entropy_t.mean() if self.maxent_grad else objective
 
-    def _value_target(self, rollout_data: RolloutBufferSamples, beta: float) -> th.Tensor:
-        """The critic's target: R_t, plus ``one_step``'s detached beta * H(pi(.|s_t)) (after the policy step)."""
+    def _critic_returns(self, beta: float) -> np.ndarray | None:
+        """
+        ``one_step``'s critic target R_t + beta * H(pi(.|s_t)) for every row of the buffer (flattened by the policy
+        step), H detached and under the policy after its step, from one batched pass (the critic's updates leave
+        the actor's parameters unchanged, so the pass serves all ``n_critic_updates`` epochs). None: the target is
+        the buffer's R_t.
+        """
         if self.maxent_mode != "one_step" or beta == 0.0:
-            return rollout_data.returns
-        with th.no_grad():
-            distribution = self.policy.get_distribution(rollout_data.observations)
-            entropy = distribution.entropy()
-            if entropy is None:
-                entropy = -distribution.log_prob(rollout_data.actions)
-        return self._maxent_advantages(rollout_data.returns, rollout_data.returns, entropy, beta)[1]
+            return None
+        buffer = self.rollout_buffer
+        entropy = self._entropy_pass(buffer.observations, buffer.actions)
+        assert entropy is not None
+        return buffer.returns + beta * entropy.reshape(buffer.returns.shape)
 
     def train(self) -> None:
         """
         Update policy using the currently gathered rollout buffer.
 
         COPY of ``sb3_contrib.TRPO.train`` (sb3-contrib 2.9.2). Changes, marked ``# MaxEnt``: the surrogate (before
-        and during the line search) comes from :meth:`_surrogate`, the critic's target from :meth:`_value_target`,
-        and the logs add the maximum-entropy keys.
+        and during the line search) comes from :meth:`_surrogate`, the critic's target from :meth:`_critic_returns`
+        (swapped into the buffer for the critic's epochs and back), and the logs add the maximum-entropy keys.
         """
         # Switch to train mode (this affects batch norm / dropout)
         self.policy.set_training_mode(True)
@@ -320,12 +323,16 @@ class MaxEntTRPO(CheckedLoad, MaxEntOnPolicyMixin, TRPO):
                     policy_objective_values.append(new_policy_objective.item())
                     kl_divergences.append(kl_div.item())
 
+        # MaxEnt: one_step's critic target R_t + beta * H_t, put in the buffer for the critic's epochs
+        buffer_returns, critic_returns = self.rollout_buffer.returns, self._critic_returns(beta)
+        if critic_returns is not None:
+            self.rollout_buffer.returns = critic_returns
+
         # Critic update
         for _ in range(self.n_critic_updates):
             for rollout_data in self.rollout_buffer.get(self.batch_size):
                 values_pred = self.policy.predict_values(rollout_data.observations)
-                value_target = self._value_target(rollout_data, beta)  # MaxEnt
-                value_loss = F.mse_loss(value_target, values_pred.flatten())
+                value_loss = F.mse_loss(rollout_data.returns, values_pred.flatten())
                 value_losses.append(value_loss.item())
 
                 self.policy.optimizer.zero_grad()
@@ -336,6 +343,7 @@ class MaxEntTRPO(CheckedLoad, MaxEntOnPolicyMixin, TRPO):
                     param.grad = None
                 self.policy.optimizer.step()
 
+        self.rollout_buffer.returns = buffer_returns  # MaxEnt: the logged explained variance is TRPO's
         self._n_updates += 1
         explained_var = explained_variance(self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten())
 
