@@ -7,13 +7,18 @@ over its chunks; the reported ratio is the median over repeats. Target: <= 1.05.
 
     python benchmarks/overhead.py            # full: 7 repeats per case (the measurement)
     python benchmarks/overhead.py --quick    # smoke run for make bench: 2 repeats of two chunks per case
+    python benchmarks/overhead.py --only MaxEntA2C --update   # re-measure some cases, keep the other rows
+
+Each row records when it was measured and the load average at its start.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,6 +178,8 @@ def measure(case: Case, repeats: int) -> dict[str, Any]:
     alternates too), so the machine's drift over seconds falls on both sides alike.
     """
     ratios, cpu_ratios, candidate_times, baseline_times = [], [], [], []
+    measured = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_before = os.getloadavg()[0]
     # one warm-up pair, not counted (first-touch allocations, lazy imports)
     for algo, kwargs in ((case.candidate, case.candidate_kwargs), (case.baseline, {})):
         timed_learn(build(algo, case, kwargs, seed=0), case.chunk)
@@ -192,6 +199,8 @@ def measure(case: Case, repeats: int) -> dict[str, Any]:
         cpu_ratios.append(cpu["candidate"] / cpu["baseline"])
     return {
         "case": case.name,
+        "measured": measured,
+        "load_before": load_before,
         "timesteps": case.timesteps,
         "chunk": case.chunk,
         "repeats": repeats,
@@ -213,6 +222,9 @@ def main() -> None:
     parser.add_argument("--only", default="", help="run only cases whose name contains this string")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1 keeps timings stable)")
     parser.add_argument("--output", type=Path, default=None, help="default: results/overhead[_quick].json")
+    parser.add_argument(
+        "--update", action="store_true", help="replace only the measured cases' rows of --output, keep the others"
+    )
     args = parser.parse_args()
     if args.output is None:
         # the quick run never overwrites the full results that the docs include
@@ -237,22 +249,35 @@ def main() -> None:
         verdict = "ok" if result["median_ratio"] <= 1.05 else "OVER"
         print(f"{result['case']:<40} {result['median_ratio']:>10.3f} {result['median_cpu_ratio']:>10.3f}  {verdict}")
     meta = {"machine": platform.platform(), "torch_threads": args.threads, "quick": args.quick, "repeats": repeats}
+    if args.update and args.output.exists():
+        previous = harness.read_json(args.output)
+        if {key: previous["meta"][key] for key in meta} != meta:
+            raise SystemExit(f"--update: {args.output} was measured with {previous['meta']}, not {meta}")
+        results = merge_rows(previous["results"], results, [case.name for case in build_cases(args.quick)])
     harness.write_json(args.output, {"meta": meta, "results": results}, indent=2, newline=False)
     args.output.with_suffix(".md").write_text(markdown_table(results, meta))
     print(f"wrote {args.output} and {args.output.with_suffix('.md')}")
 
 
+def merge_rows(previous: list[dict[str, Any]], new: list[dict[str, Any]], order: list[str]) -> list[dict[str, Any]]:
+    """``previous`` rows with those of the re-measured cases replaced by ``new``, in the cases' order."""
+    rows = {row["case"]: row for row in previous} | {row["case"]: row for row in new}
+    return [rows[name] for name in order if name in rows] + [row for name, row in rows.items() if name not in order]
+
+
 def markdown_table(results: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     """The docs' overhead table, written from the measurements themselves."""
     lines = [
-        "| case | timesteps | wall-time ratio (median) | CPU-time ratio (median) | target |",
-        "| --- | --- | --- | --- | --- |",
+        "| case | timesteps | wall-time ratio (median) | CPU-time ratio (median) | target | measured | load at start |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for result in results:
         verdict = "met" if result["median_ratio"] <= 1.05 else "missed"
+        load = f"{result['load_before']:.2f}" if "load_before" in result else "not recorded"
         lines.append(
             f"| {result['case']} | {result['timesteps']:,} | {result['median_ratio']:.3f} "
-            f"| {result['median_cpu_ratio']:.3f} | <= 1.05: {verdict} |"
+            f"| {result['median_cpu_ratio']:.3f} | <= 1.05: {verdict} | {result.get('measured', 'not recorded')} "
+            f"| {load} |"
         )
     lines.append("")
     lines.append(
