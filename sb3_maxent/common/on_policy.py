@@ -11,10 +11,7 @@ The maximum-entropy objective for SB3's on-policy algorithms, as hooks around th
   computes the same entropies (:meth:`~MaxEntOnPolicyMixin._rollout_entropy`). In ``soft_return``
   mode beta * H_t is added to the stored rewards, which already hold SB3's timeout bootstrap
   r_T += gamma * V(s_T+1), and GAE is recomputed from them (the critic then learns the soft value). The learned
-  coefficient (``maxent_coef="auto"``) takes its dual step here, from the rollout's mean entropy. An algorithm
-  whose update makes one forward pass over the whole rollout with the rollout's parameters (A2C) sets
-  ``entropy_from_train`` and hands that pass's entropies to :meth:`~MaxEntOnPolicyMixin._use_rollout_entropy` from
-  its ``train`` instead.
+  coefficient (``maxent_coef="auto"``) takes its dual step here, from the rollout's mean entropy.
 * **Minibatch** (:meth:`~MaxEntOnPolicyMixin._maxent_advantages`): ``one_step``'s change of a surrogate's
   advantage and value target, A_t + beta * H_t and R_t + beta * H_t, with H_t under the current parameters.
   Only the algorithms whose surrogate has the ratio form call it, from their one labelled copy of the parent's
@@ -171,11 +168,13 @@ class RolloutEntropy:
             return None
         logits = th.stack([step.logits for step in steps])
         masks = [getattr(step, "masks", None) for step in steps]
+        # the logits were checked when each step's distribution was built: no second validation
         if all(mask is None for mask in masks):
-            return Categorical(logits=logits).entropy()
+            return Categorical(logits=logits, validate_args=False).entropy()
         if any(mask is None for mask in masks):
             return None
-        return MaskableCategorical(logits=logits, masks=th.stack(masks)).entropy()  # type: ignore[arg-type]
+        stacked_masks = th.stack(masks)  # type: ignore[arg-type]
+        return MaskableCategorical(logits=logits, masks=stacked_masks, validate_args=False).entropy()
 
 
 class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
@@ -187,9 +186,6 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
 
     #: Why ``one_step`` does not apply to this algorithm (None: it does)
     one_step_unsupported: ClassVar[str | None] = None
-    #: True where ``train`` takes H(pi_old) from its own forward pass over the whole rollout and calls
-    #: :meth:`_use_rollout_entropy` itself (MaxEntA2C): ``collect_rollouts`` then skips the entropy pass.
-    entropy_from_train: ClassVar[bool] = False
 
     maxent_coef: float | str | Schedule
     maxent_mode: MaxEntMode
@@ -291,8 +287,6 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
 
         Callbacks' ``on_rollout_end`` runs inside the parent's collection, before the soft bonus is added.
         """
-        if self.entropy_from_train:
-            return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps, *args, **kwargs)
         with RolloutEntropy(self.policy) as recorded:
             if not super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps, *args, **kwargs):
                 return False
