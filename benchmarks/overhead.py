@@ -6,7 +6,7 @@ so that the machine's drift hits both alike. A repeat's ratio is candidate_time 
 over its chunks; the reported ratio is the median over repeats. Target: <= 1.05.
 
     python benchmarks/overhead.py            # full: 7 repeats per case (the measurement)
-    python benchmarks/overhead.py --quick    # smoke run for make bench: 2 repeats of two chunks per case
+    python benchmarks/overhead.py --quick    # smoke run for make bench: 1 repeat of two chunks per case
     python benchmarks/overhead.py --only MaxEntA2C --update   # re-measure some cases, keep the other rows
 
 Each row records when it was measured and the load average at its start.
@@ -59,7 +59,7 @@ def _image_env() -> Any:
 
 #: --quick: steps per repeat, in chunks (one A-B and one B-A pair: a smoke run, not a measurement)
 QUICK_CHUNKS = 2
-QUICK_REPEATS = 2
+QUICK_REPEATS = 1
 
 
 def build_cases(quick: bool) -> list[Case]:
