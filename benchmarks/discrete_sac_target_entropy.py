@@ -248,12 +248,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     out = paths(args.quick)
-    if args.report:
-        write_report(harness.read_json(out["json"]), args.quick)
+    if harness.report_requested(args, out["json"], write_report):
         return
 
-    th.set_num_threads(1)
     budget = harness.budget(FULL, QUICK, args.quick, envs=args.envs, ratios=args.ratios, steps=args.steps)
+    th.set_num_threads(1)
     seeds = args.seeds if args.seeds is not None else list(range(budget["seeds"]))
     data: dict[str, Any] = harness.read_json(out["json"]) if out["json"].exists() else {"runs": [], "commands": []}
     data["commands"] = [*data["commands"], harness.command_line()]

@@ -265,8 +265,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     out = TRACK.paths(args.quick)
-    if args.report:
-        write_report(harness.read_json(out["json"]), args.quick)
+    if harness.report_requested(args, out["json"], write_report):
         return
 
     th.set_num_threads(1)

@@ -387,8 +387,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--agents", nargs="+", choices=list(AGENTS), default=list(AGENTS))
     args = parser.parse_args(argv)
     out = TRACK.paths(args.quick)
-    if args.report:
-        write_report(harness.read_json(out["json"]), args.quick)
+    if harness.report_requested(args, out["json"], write_report):
         return
     data = run(harness.budget(FULL, QUICK, args.quick, runs=args.runs), args.layouts, args.agents, args.seed)
     data = {"command": harness.command_line(), **data}

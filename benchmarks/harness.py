@@ -111,6 +111,14 @@ def write_text(path: Path, text: str) -> Path:
     return path
 
 
+def report_requested(args: argparse.Namespace, json_path: Path, render: Callable[[Any, bool], Any]) -> bool:
+    """``--report``: re-render from the stored results (``render(data, quick)``) and return True: the caller stops."""
+    if not args.report:
+        return False
+    render(read_json(json_path), args.quick)
+    return True
+
+
 def write_report(md_path: Path, markdown: str, plot: Callable[[], Any]) -> None:
     """Write a report's markdown, draw its figure (``plot`` returns where) and say where both went."""
     write_text(md_path, markdown)

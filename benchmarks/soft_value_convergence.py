@@ -514,8 +514,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     out = paths(args.quick)
-    if args.report:
-        write_report(harness.read_json(out["json"]), args.quick)
+    if harness.report_requested(args, out["json"], write_report):
         return
 
     th.set_num_threads(1)
