@@ -34,7 +34,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from sb3_contrib.common.maskable.distributions import MaskableCategoricalDistribution
+from sb3_contrib.common.maskable.distributions import MaskableCategorical, MaskableCategoricalDistribution
 from stable_baselines3.common.buffers import DictRolloutBuffer, RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.distributions import CategoricalDistribution
@@ -163,22 +163,18 @@ class RolloutEntropy:
 
     @staticmethod
     def _categorical_entropies(steps: list[Categorical]) -> th.Tensor | None:
-        """
-        Entropies of the steps' categoricals, shape (n_steps, batch): torch's ``Categorical.entropy`` (and
-        sb3-contrib's masked one, where masked actions add 0) evaluated once on the stacked logits and probabilities
-        that the steps already hold (normalised logits; probabilities cached by the sampling), the same numbers as one
-        call per step.
-        """
+        """Entropies of the steps' categoricals, (n_steps, n_calls' batch), through one distribution over all."""
         if len({step.logits.shape for step in steps}) != 1:
             return None
-        masks = [getattr(step, "masks", None) for step in steps]
-        if any(mask is None for mask in masks) and not all(mask is None for mask in masks):
-            return None
         logits = th.stack([step.logits for step in steps])
-        p_log_p = logits.clamp(min=th.finfo(logits.dtype).min) * th.stack([step.probs for step in steps])
-        if masks[0] is not None:
-            p_log_p = th.where(th.stack(masks), p_log_p, 0.0)  # type: ignore[arg-type]
-        return -p_log_p.sum(-1)
+        masks = [getattr(step, "masks", None) for step in steps]
+        # the logits were checked when each step's distribution was built: no second validation
+        if all(mask is None for mask in masks):
+            return Categorical(logits=logits, validate_args=False).entropy()
+        if any(mask is None for mask in masks):
+            return None
+        stacked_masks = th.stack(masks)  # type: ignore[arg-type]
+        return MaskableCategorical(logits=logits, masks=stacked_masks, validate_args=False).entropy()
 
 
 class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
@@ -338,12 +334,12 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
         """
         n_steps = bonus.shape[0]
         discount = rollout_buffer.gamma * rollout_buffer.gae_lambda
-        # discount * next_non_terminal of every step at once: the episode starts one step ahead, then the last dones
-        next_discount = discount * (1.0 - np.concatenate([rollout_buffer.episode_starts[1:], last_dones[None]]))
-        advantages = np.empty_like(bonus)
+        advantages = np.zeros_like(bonus)
         last_gae = np.zeros_like(bonus[0])
         for step in reversed(range(n_steps)):
-            last_gae = advantages[step] = bonus[step] + next_discount[step] * last_gae
+            next_non_terminal = 1.0 - (last_dones if step == n_steps - 1 else rollout_buffer.episode_starts[step + 1])
+            last_gae = bonus[step] + discount * next_non_terminal * last_gae
+            advantages[step] = last_gae
         return advantages
 
     def _entropy_distribution_kwargs(self, rollout_buffer: RolloutBuffer, index: slice) -> dict[str, Any]:
