@@ -1,12 +1,11 @@
 """
-MaxEntA2C's soft bonus read from the rollout's forward passes reproduces the entropy pass after collection.
+MaxEntA2C's soft bonus taken from its training forward pass reproduces the entropy pass after collection.
 
 ``fixtures/maxent_a2c_reference.pt`` was written by the MaxEntA2C of commit 4df0400, which computed H(pi_old) in a
-separate batched pass over the rollout buffer after SB3's ``collect_rollouts``. The current MaxEntA2C reads the
-same entropies from each collection step's own forward pass (same parameters, a batch of one step instead of the
-whole rollout, so the matrix products may round differently): the parameters after a few thousand steps must equal
-the reference within float rounding (measured: at most 1.2e-7 apart). Regenerate only to record a deliberate
-change: ``OMP_NUM_THREADS=1 python tests/test_maxent_a2c_reference.py``.
+separate batched pass over the rollout buffer after SB3's ``collect_rollouts``. The current MaxEntA2C takes the same
+entropies from A2C's own forward pass in ``train`` (same parameters, rows in the order ``RolloutBuffer.get`` drew);
+the parameters after a few thousand steps must be ``torch.equal`` to the reference. Regenerate only to record a
+deliberate change: ``OMP_NUM_THREADS=1 python tests/test_maxent_a2c_reference.py``.
 """
 
 from __future__ import annotations
@@ -45,7 +44,7 @@ def train(case: str) -> dict[str, th.Tensor]:
 @pytest.mark.parametrize("case", list(CASES))
 def test_matches_reference(case: str) -> None:
     reference = th.load(PATH)[case]
-    assert_same_parameters(train(case), reference, exact=False)
+    assert_same_parameters(train(case), reference)
 
 
 if __name__ == "__main__":

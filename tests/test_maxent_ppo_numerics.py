@@ -282,6 +282,10 @@ def test_soft_return_gae_by_hand(maxent_grad: bool, algo: type[MaxEntPPO]) -> No
         gae = delta + gamma * lam * not_done * gae
         advantages[t] = gae
 
+    if algo.entropy_from_train:
+        # MaxEntA2C takes H(pi_old) from its training forward pass (the parameters that collected the rollout):
+        # the bonus reaches the buffer in train(), after the hand computation above used those parameters
+        model.train()
     buffer = model.rollout_buffer
     # the trajectory has one episode of each ending
     assert done.sum() == 2

@@ -11,7 +11,10 @@ The maximum-entropy objective for SB3's on-policy algorithms, as hooks around th
   computes the same entropies (:meth:`~MaxEntOnPolicyMixin._rollout_entropy`). In ``soft_return``
   mode beta * H_t is added to the stored rewards, which already hold SB3's timeout bootstrap
   r_T += gamma * V(s_T+1), and GAE is recomputed from them (the critic then learns the soft value). The learned
-  coefficient (``maxent_coef="auto"``) takes its dual step here, from the rollout's mean entropy.
+  coefficient (``maxent_coef="auto"``) takes its dual step here, from the rollout's mean entropy. An algorithm
+  whose update makes one forward pass over the whole rollout with the rollout's parameters (A2C) sets
+  ``entropy_from_train`` and hands that pass's entropies to :meth:`~MaxEntOnPolicyMixin._use_rollout_entropy` from
+  its ``train`` instead.
 * **Minibatch** (:meth:`~MaxEntOnPolicyMixin._maxent_advantages`): ``one_step``'s change of a surrogate's
   advantage and value target, A_t + beta * H_t and R_t + beta * H_t, with H_t under the current parameters.
   Only the algorithms whose surrogate has the ratio form call it, from their one labelled copy of the parent's
@@ -34,10 +37,9 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from sb3_contrib.common.maskable.distributions import MaskableCategorical, MaskableCategoricalDistribution
+from sb3_contrib.common.maskable.distributions import MaskableCategorical
 from stable_baselines3.common.buffers import DictRolloutBuffer, RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.distributions import CategoricalDistribution
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.utils import obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
@@ -137,10 +139,6 @@ class RolloutEntropy:
         if not self.complete:
             return
         action_dist = module.action_dist
-        if type(action_dist) in (CategoricalDistribution, MaskableCategoricalDistribution):
-            # each call builds a new torch distribution (masked in place by MaskablePPO before forward returns)
-            self.steps.append(action_dist.distribution)  # type: ignore[union-attr,arg-type]
-            return
         entropy = action_dist.entropy()  # type: ignore[union-attr,operator]
         if entropy is None:  # no closed form (squashed gSDE)
             self.complete = False
@@ -168,13 +166,11 @@ class RolloutEntropy:
             return None
         logits = th.stack([step.logits for step in steps])
         masks = [getattr(step, "masks", None) for step in steps]
-        # the logits were checked when each step's distribution was built: no second validation
         if all(mask is None for mask in masks):
-            return Categorical(logits=logits, validate_args=False).entropy()
+            return Categorical(logits=logits).entropy()
         if any(mask is None for mask in masks):
             return None
-        stacked_masks = th.stack(masks)  # type: ignore[arg-type]
-        return MaskableCategorical(logits=logits, masks=stacked_masks, validate_args=False).entropy()
+        return MaskableCategorical(logits=logits, masks=th.stack(masks)).entropy()  # type: ignore[arg-type]
 
 
 class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
@@ -186,6 +182,9 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
 
     #: Why ``one_step`` does not apply to this algorithm (None: it does)
     one_step_unsupported: ClassVar[str | None] = None
+    #: True where ``train`` takes H(pi_old) from its own forward pass over the whole rollout and calls
+    #: :meth:`_use_rollout_entropy` itself (MaxEntA2C): ``collect_rollouts`` then skips the entropy pass.
+    entropy_from_train: ClassVar[bool] = False
 
     maxent_coef: float | str | Schedule
     maxent_mode: MaxEntMode
@@ -287,6 +286,8 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
 
         Callbacks' ``on_rollout_end`` runs inside the parent's collection, before the soft bonus is added.
         """
+        if self.entropy_from_train:
+            return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps, *args, **kwargs)
         with RolloutEntropy(self.policy) as recorded:
             if not super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps, *args, **kwargs):
                 return False

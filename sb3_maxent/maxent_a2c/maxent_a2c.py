@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar, TypeVar
 
+import numpy as np
 import torch as th
+from gymnasium import spaces
 from stable_baselines3 import A2C
 from stable_baselines3.common.buffers import RolloutBuffer
 from stable_baselines3.common.policies import (
@@ -13,7 +16,9 @@ from stable_baselines3.common.policies import (
     BasePolicy,
     MultiInputActorCriticPolicy,
 )
-from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback
+from stable_baselines3.common.type_aliases import GymEnv, MaybeCallback, RolloutBufferSamples
+from stable_baselines3.common.utils import explained_variance
+from torch.nn import functional as F
 
 from sb3_maxent.common.on_policy import DEFAULT_MAXENT_COEF_LR, MaxEntMode, MaxEntOnPolicyMixin
 from sb3_maxent.common.save_util import CheckedLoad
@@ -34,9 +39,9 @@ class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C):
     A2C on the maximum-entropy return sum_t gamma^t (r_t + beta * H(pi(.|s_t))) ("On-Policy Maximum Entropy
     Deep Reinforcement Learning"; see ``docs/algos/maxent_a2c.md``). Only ``maxent_mode="soft_return"``:
     beta * H(pi_old(.|s_t)) is added to r_t and GAE recomputed (the critic learns the soft value), and
-    beta * grad H is added to the policy gradient (``ent_coef + beta`` in A2C's loss). The entropies are read from
-    the rollout's own forward passes (:class:`sb3_maxent.common.on_policy.RolloutEntropy`), and the update is
-    A2C's ``train`` itself.
+    beta * grad H is added to the policy gradient (``ent_coef + beta`` in A2C's loss). The entropies come from
+    A2C's own forward pass over the rollout in ``train`` (its parameters are still the rollout's), not from a
+    separate pass after collection.
 
     The paper's ``one_step`` approximation is derived for a surrogate of the form ratio * A: its advantage
     A + beta * H_theta carries grad H through the importance ratio, which is one at the rollout's parameters.
@@ -81,6 +86,7 @@ class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C):
     :param _init_setup_model: Whether or not to build the network at the creation of the instance
     """
 
+    entropy_from_train: ClassVar[bool] = True
     one_step_unsupported: ClassVar[str | None] = (
         "A2C's loss -log pi(a|s) * A has no importance ratio, and the one-step approximation needs one (see "
         "docs/algos/maxent_a2c.md); use maxent_mode='soft_return' (the exact objective), or MaxEntPPO"
@@ -153,20 +159,112 @@ class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C):
             self._setup_model()
 
     # ----------------------------------------------------------------------------------------------- train
+    # Copy of stable-baselines3 2.9 A2C.train; the maximum-entropy change is the call to _maxent_terms (and the loop
+    # over _rollout_batch, which also yields the buffer's row order).
     def train(self) -> None:
         """
-        A2C's own update with ``soft_return``'s exact gradient: the entropy term of A2C's loss weighted by
-        ``ent_coef + beta`` for this update (``ent_coef`` alone with ``maxent_grad=False``). The reward bonus and the
-        soft advantages are already in the buffer (:meth:`MaxEntOnPolicyMixin.collect_rollouts`).
+        Update policy using the currently gathered rollout buffer (one gradient step over whole data).
+
+        A2C's one forward pass over the whole rollout, made with the rollout's own parameters, gives
+        H(pi_old(.|s_t)) for free: :meth:`_maxent_terms` takes the soft bonus from it instead of a separate entropy
+        pass after collection (see ``entropy_from_train``), with the same numbers.
         """
+        # Switch to train mode (this affects batch norm / dropout)
+        self.policy.set_training_mode(True)
+
+        # Update optimizer learning rate
+        self._update_learning_rate(self.policy.optimizer)
+
+        # This will only loop once (get all data in one go)
+        for rollout_data, order in self._rollout_batch():
+            actions = rollout_data.actions
+            if isinstance(self.action_space, spaces.Discrete):
+                # Convert discrete action from float to long
+                actions = actions.long().flatten()
+
+            values, log_prob, entropy = self.policy.evaluate_actions(rollout_data.observations, actions)
+            values = values.flatten()
+
+            # the maximum-entropy change: soft advantages and returns, and ent_coef + beta
+            advantages, returns, ent_coef = self._maxent_terms(rollout_data, order, entropy)
+
+            # Normalize advantage (not present in the original implementation)
+            if self.normalize_advantage:
+                advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+
+            # Policy gradient loss
+            policy_loss = -(advantages * log_prob).mean()
+
+            # Value loss using the TD(gae_lambda) target
+            value_loss = F.mse_loss(returns, values)
+
+            # Entropy loss favor exploration
+            # (-mean(-log pi): the single-sample estimate where the distribution has no closed-form entropy)
+            entropy_loss = -th.mean(-log_prob) if entropy is None else -th.mean(entropy)
+
+            loss = policy_loss + ent_coef * entropy_loss + self.vf_coef * value_loss
+
+            # Optimization step
+            self.policy.optimizer.zero_grad()
+            loss.backward()
+
+            # Clip grad norm
+            th.nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+            self.policy.optimizer.step()
+
+        explained_var = explained_variance(self.rollout_buffer.values.flatten(), self.rollout_buffer.returns.flatten())
+
+        self._n_updates += 1
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/explained_variance", explained_var)
+        self.logger.record("train/entropy_loss", entropy_loss.item())
+        self.logger.record("train/policy_loss", policy_loss.item())
+        self.logger.record("train/value_loss", value_loss.item())
+        if hasattr(self.policy, "log_std"):
+            self.logger.record("train/std", th.exp(self.policy.log_std).mean().item())
+
+    def _rollout_batch(self) -> Iterator[tuple[RolloutBufferSamples, np.ndarray]]:
+        """
+        ``rollout_buffer.get(batch_size=None)``'s one batch, with its row order: row i is the buffer's flattened
+        (env-major) step ``order[i]``. The order is the permutation that ``get`` draws from NumPy's global generator,
+        drawn once ahead from a copy of the generator's state, so that ``get`` draws exactly what it would have.
+        """
+        buffer = self.rollout_buffer
+        # SB3's buffer draws from NumPy's legacy global generator, so this must read that one
+        state = np.random.get_state()  # noqa: NPY002
+        order = np.random.permutation(buffer.buffer_size * buffer.n_envs)  # noqa: NPY002
+        np.random.set_state(state)  # noqa: NPY002
+        for rollout_data in buffer.get(batch_size=None):
+            yield rollout_data, order
+
+    def _maxent_terms(
+        self, rollout_data: RolloutBufferSamples, order: np.ndarray, entropy: th.Tensor | None
+    ) -> tuple[th.Tensor, th.Tensor, float]:
+        """
+        soft_return's terms from the training forward pass, whose parameters are still the rollout's (A2C updates
+        once per rollout): H(pi_old(.|s_t)) is ``entropy`` (shape (batch,), rows in ``order``; where the
+        distribution has no closed form, the rollout's -log pi_old(a_t|s_t)), put back in the buffer's
+        (n_steps, n_envs) layout for :meth:`_use_rollout_entropy` (log, reward bonus, dual step). Returns the
+        advantages and returns with the GAE of the bonus added (buffer and batch alike) and A2C's entropy
+        coefficient ent_coef + beta.
+        """
+        buffer = self.rollout_buffer
+        n_steps, n_envs = buffer.rewards.shape
+        rows = (entropy if entropy is not None else -rollout_data.old_log_prob).detach().cpu().numpy()
+        flat = np.empty(n_steps * n_envs, dtype=rows.dtype)
+        flat[order] = rows  # env-major, as the buffer's arrays after get(): index env * n_steps + step
+        bonus_advantages = self._use_rollout_entropy(np.ascontiguousarray(flat.reshape(n_envs, n_steps).T), buffer)
+        advantages, returns = rollout_data.advantages, rollout_data.returns
+        if bonus_advantages is not None:
+            bonus_flat = bonus_advantages.T.reshape(-1, 1)  # env-major, as buffer.advantages after get()
+            buffer.advantages += bonus_flat
+            buffer.returns += bonus_flat
+            bonus_rows = th.as_tensor(bonus_flat[order, 0], device=advantages.device)
+            advantages = advantages + bonus_rows
+            returns = returns + bonus_rows
         beta = self._current_maxent_coef()
-        ent_coef = self.ent_coef
-        self.ent_coef = self._soft_return_entropy_coef(beta)
-        try:
-            super().train()
-        finally:
-            self.ent_coef = ent_coef
         self._record_maxent(beta, None)
+        return advantages, returns, self._soft_return_entropy_coef(beta)
 
     def learn(
         self: SelfMaxEntA2C,
