@@ -37,13 +37,11 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from sb3_contrib.common.maskable.distributions import MaskableCategorical
 from stable_baselines3.common.buffers import DictRolloutBuffer, RolloutBuffer
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 from stable_baselines3.common.utils import obs_as_tensor
 from stable_baselines3.common.vec_env import VecEnv
-from torch.distributions import Categorical
 
 from sb3_maxent.common.schedules import Schedule, check_coefficient, to_schedule
 
@@ -115,16 +113,11 @@ class RolloutEntropy:
     distribution object the call has just built: SB3's policies keep it in ``policy.action_dist`` (each
     ``proba_distribution`` fills that object and returns it), and sb3-contrib's MaskablePPO applies the masks to it
     in place before ``forward`` returns. Use as a context manager around the parent's ``collect_rollouts``.
-
-    Categorical distributions (Discrete actions, masked or not) are kept as they are and their entropies taken in
-    one call over the whole rollout (:meth:`entropies`): a step then costs the hook a list append instead of a
-    softmax and a product of its own.
     """
 
     def __init__(self, policy: th.nn.Module) -> None:
         self.policy = policy
-        #: per step: a Categorical (entropy taken in entropies()) or the step's entropies
-        self.steps: list[Categorical | th.Tensor] = []
+        self.steps: list[th.Tensor] = []
         self.complete = hasattr(policy, "action_dist")  # False: some step's entropy could not be read
         self._handle: Any = None
 
@@ -138,8 +131,7 @@ class RolloutEntropy:
     def _record(self, module: th.nn.Module, args: Any, output: Any) -> None:
         if not self.complete:
             return
-        action_dist = module.action_dist
-        entropy = action_dist.entropy()  # type: ignore[union-attr,operator]
+        entropy = module.action_dist.entropy()  # type: ignore[union-attr,operator]
         if entropy is None:  # no closed form (squashed gSDE)
             self.complete = False
             return
@@ -147,30 +139,9 @@ class RolloutEntropy:
 
     def entropies(self, n_steps: int, n_envs: int) -> np.ndarray | None:
         """The rollout's entropies, shape (n_steps, n_envs), or None if the calls do not match its steps one to one."""
-        if not self.complete or len(self.steps) != n_steps:
+        if not self.complete or len(self.steps) != n_steps or any(step.shape != (n_envs,) for step in self.steps):
             return None
-        if all(isinstance(step, Categorical) for step in self.steps):
-            entropy = self._categorical_entropies(self.steps)  # type: ignore[arg-type]
-        elif any(isinstance(step, Categorical) for step in self.steps):
-            return None
-        else:
-            entropy = th.stack(self.steps)  # type: ignore[arg-type]
-        if entropy is None or entropy.shape != (n_steps, n_envs):
-            return None
-        return entropy.detach().cpu().numpy().astype(np.float32, copy=False)
-
-    @staticmethod
-    def _categorical_entropies(steps: list[Categorical]) -> th.Tensor | None:
-        """Entropies of the steps' categoricals, (n_steps, n_calls' batch), through one distribution over all."""
-        if len({step.logits.shape for step in steps}) != 1:
-            return None
-        logits = th.stack([step.logits for step in steps])
-        masks = [getattr(step, "masks", None) for step in steps]
-        if all(mask is None for mask in masks):
-            return Categorical(logits=logits).entropy()
-        if any(mask is None for mask in masks):
-            return None
-        return MaskableCategorical(logits=logits, masks=th.stack(masks)).entropy()  # type: ignore[arg-type]
+        return th.stack(self.steps).cpu().numpy().astype(np.float32, copy=False)
 
 
 class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
