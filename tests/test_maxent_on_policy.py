@@ -316,6 +316,7 @@ def test_minibatch_gradient_by_hand(algo: type[BaseAlgorithm], mode: str) -> Non
         assert model.logger.name_to_value["train/policy_loss"] == pytest.approx(
             -(advantages * log_prob).mean().item(), abs=1e-6
         )
+        assert "_get_samples" not in vars(model.rollout_buffer)  # the recording wrapper is gone after train
     else:
         assert model.logger.name_to_value["train/policy_gradient_loss"] == pytest.approx(-surrogate.item(), abs=1e-6)
 

@@ -226,16 +226,24 @@ class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C):
     def _rollout_batch(self) -> Iterator[tuple[RolloutBufferSamples, np.ndarray]]:
         """
         ``rollout_buffer.get(batch_size=None)``'s one batch, with its row order: row i is the buffer's flattened
-        (env-major) step ``order[i]``. The order is the permutation that ``get`` draws from NumPy's global generator,
-        drawn once ahead from a copy of the generator's state, so that ``get`` draws exactly what it would have.
+        (env-major) step ``order[i]``. The order is read, not predicted: for the duration of the loop the buffer's
+        ``_get_samples`` is wrapped to record the indices ``get`` passes it (``get`` itself runs unchanged and draws
+        its permutation from NumPy's global generator as in A2C).
         """
         buffer = self.rollout_buffer
-        # SB3's buffer draws from NumPy's legacy global generator, so this must read that one
-        state = np.random.get_state()  # noqa: NPY002
-        order = np.random.permutation(buffer.buffer_size * buffer.n_envs)  # noqa: NPY002
-        np.random.set_state(state)  # noqa: NPY002
-        for rollout_data in buffer.get(batch_size=None):
-            yield rollout_data, order
+        get_samples = buffer._get_samples
+        indices: list[np.ndarray] = []
+
+        def recording_get_samples(batch_inds: np.ndarray, *args: Any, **kwargs: Any) -> Any:
+            indices.append(batch_inds)
+            return get_samples(batch_inds, *args, **kwargs)
+
+        buffer._get_samples = recording_get_samples  # type: ignore[method-assign]
+        try:
+            for rollout_data in buffer.get(batch_size=None):
+                yield rollout_data, indices[-1]
+        finally:
+            del buffer._get_samples  # the class's method again
 
     def _maxent_terms(
         self, rollout_data: RolloutBufferSamples, order: np.ndarray, entropy: th.Tensor | None
