@@ -306,11 +306,15 @@ class MaxEntOnPolicyMixin(OnPolicyAlgorithm):
         """
         n_steps = bonus.shape[0]
         discount = rollout_buffer.gamma * rollout_buffer.gae_lambda
+        # discount * next_non_terminal of every step, the rows computed at once (the same numbers row by row)
+        decay = discount * (1.0 - rollout_buffer.episode_starts[1:n_steps])
         advantages = np.zeros_like(bonus)
-        last_gae = np.zeros_like(bonus[0])
-        for step in reversed(range(n_steps)):
-            next_non_terminal = 1.0 - (last_dones if step == n_steps - 1 else rollout_buffer.episode_starts[step + 1])
-            last_gae = bonus[step] + discount * next_non_terminal * last_gae
+        # the last step's recursion term is zero; written out so that the recursion keeps SB3's dtypes (float64 from
+        # here on when last_dones is boolean), and with them the same numbers
+        last_gae = bonus[n_steps - 1] + discount * (1.0 - last_dones) * np.zeros_like(bonus[0])
+        advantages[n_steps - 1] = last_gae
+        for step in reversed(range(n_steps - 1)):
+            last_gae = bonus[step] + decay[step] * last_gae
             advantages[step] = last_gae
         return advantages
 
