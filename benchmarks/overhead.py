@@ -201,6 +201,7 @@ def measure(case: Case, repeats: int) -> dict[str, Any]:
         "case": case.name,
         "measured": measured,
         "load_before": load_before,
+        "platform": platform.platform(),
         "timesteps": case.timesteps,
         "chunk": case.chunk,
         "repeats": repeats,
@@ -248,7 +249,7 @@ def main() -> None:
     for result in results:
         verdict = "ok" if result["median_ratio"] <= 1.05 else "OVER"
         print(f"{result['case']:<40} {result['median_ratio']:>10.3f} {result['median_cpu_ratio']:>10.3f}  {verdict}")
-    meta = {"machine": platform.platform(), "torch_threads": args.threads, "quick": args.quick, "repeats": repeats}
+    meta = {"machine": hardware(), "torch_threads": args.threads, "quick": args.quick, "repeats": repeats}
     if args.update and args.output.exists():
         previous = harness.read_json(args.output)
         if {key: previous["meta"][key] for key in meta} != meta:
@@ -257,6 +258,22 @@ def main() -> None:
     harness.write_json(args.output, {"meta": meta, "results": results}, indent=2, newline=False)
     args.output.with_suffix(".md").write_text(markdown_table(results, meta))
     print(f"wrote {args.output} and {args.output.with_suffix('.md')}")
+
+
+def hardware() -> str:
+    """
+    The machine as --update compares it: CPU model, CPUs available, OS and architecture. Not ``platform.platform()``,
+    whose kernel build id changes from one boot of the same virtual machine type to the next (each row keeps it).
+    """
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
+        model = names[0] if names else model
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{model}, {cpus} CPUs, {platform.system()} {platform.machine()}"
 
 
 def merge_rows(previous: list[dict[str, Any]], new: list[dict[str, Any]], order: list[str]) -> list[dict[str, Any]]:
