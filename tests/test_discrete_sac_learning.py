@@ -12,9 +12,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch as th
-from stable_baselines3.common.callbacks import BaseCallback
+from helpers import CARTPOLE_THRESHOLD, SolvedCallback
 from stable_baselines3.common.env_util import make_vec_env
-from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.utils import LinearSchedule
 
 import sb3_maxent  # noqa: F401  (registers GridWorld-v0)
@@ -151,33 +150,7 @@ CARTPOLE: dict[str, Any] = dict(
     policy_kwargs=dict(net_arch=[64, 64]),
 )
 CARTPOLE_BUDGET = 40_000  # seeds 0, 1, 2 first solved it at 26k, 30k and 14k steps (margin for other CPUs)
-THRESHOLD = 475.0
 EVAL_FREQ = 2_000
-
-
-class SolvedCallback(BaseCallback):
-    """
-    Every ``EVAL_FREQ`` steps, 3 deterministic episodes on a separate env (a cheap gate); when they average
-    >= THRESHOLD, 20 episodes; stop training once those average >= THRESHOLD.
-    """
-
-    def __init__(self, seed: int) -> None:
-        super().__init__()
-        self.eval_env = make_vec_env("CartPole-v1", n_envs=1, seed=seed + 1000)
-        self.solved_at: int | None = None
-        self.evaluations: list[tuple[int, float]] = []
-
-    def _on_step(self) -> bool:
-        if self.num_timesteps % EVAL_FREQ != 0:
-            return True
-        for n_episodes in (3, 20):
-            mean_return, _ = evaluate_policy(self.model, self.eval_env, n_eval_episodes=n_episodes, deterministic=True)
-            assert isinstance(mean_return, float)
-            self.evaluations.append((self.num_timesteps, mean_return))
-            if mean_return < THRESHOLD:
-                return True
-        self.solved_at = self.num_timesteps
-        return False
 
 
 SEEDS = (0, 1, 2)
@@ -187,11 +160,12 @@ SEEDS = (0, 1, 2)
 @pytest.mark.parametrize("seed", SEEDS)
 def test_cartpole_solved_within_budget(seed: int) -> None:
     env = make_vec_env("CartPole-v1", n_envs=1, seed=seed)
-    callback = SolvedCallback(seed)
+    callback = SolvedCallback(seed, EVAL_FREQ)
     DiscreteSAC("MlpPolicy", env, seed=seed, **CARTPOLE).learn(CARTPOLE_BUDGET, callback=callback)
     print(f"CartPole-v1 seed {seed}: evaluations (step, mean return) {callback.evaluations}")
     assert callback.solved_at is not None, (
-        f"seed {seed}: no evaluation mean >= {THRESHOLD} within {CARTPOLE_BUDGET:,} steps: {callback.evaluations}"
+        f"seed {seed}: no evaluation mean >= {CARTPOLE_THRESHOLD} within {CARTPOLE_BUDGET:,} steps: "
+        f"{callback.evaluations}"
     )
 
 
