@@ -9,7 +9,8 @@ levels (uniform actions, ``--random-episodes`` episodes). Verdict per algorithm:
 return over seeds exceeds the random policy's by more than two seed standard deviations (ddof 1).
 
 Writes ``benchmarks/results/zoo_fruitbot_learns.{json,md}`` after every run; finished runs are kept (the
-runs live in ``--log-folder``; a run without a finished model is started again).
+runs live in ``--log-folder``; a run without a finished model is started again). Seeds may run in parallel, one
+process each (``--seeds 0`` and ``--seeds 1``): each merges the runs the others wrote before writing.
 
 .. code-block:: bash
 
@@ -110,6 +111,13 @@ def train(algo: str, seed: int, budget: int, log_folder: Path) -> dict[str, Any]
     }
 
 
+def merge_runs(runs: list[dict[str, Any]], others: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``runs`` plus the runs of ``others`` that ``runs`` lacks (same algorithm, seed and budget: ``runs``' own)."""
+    key = lambda run: (run["algo"], run["seed"], run["budget"])  # noqa: E731
+    known = {key(run) for run in runs}
+    return runs + [run for run in others if key(run) not in known]
+
+
 def markdown(data: dict[str, Any]) -> str:
     rand = data["random"]
     lines = [
@@ -167,6 +175,8 @@ def main() -> None:
                 continue
             result = train(algo, seed, args.budget, args.log_folder)
             print(json.dumps(result), flush=True)
+            # runs that another process (other seeds started alongside) wrote meanwhile are kept
+            data["runs"] = merge_runs(data["runs"], harness.read_json(args.out, default={"runs": []})["runs"])
             data["runs"].append(result)
             write_results(args.out, data)
     write_results(args.out, data)
