@@ -232,6 +232,7 @@ class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C):
         """
         buffer = self.rollout_buffer
         get_samples = buffer._get_samples
+        shadowed = vars(buffer).get("_get_samples")  # an instance attribute someone else set, put back afterwards
         indices: list[np.ndarray] = []
 
         def recording_get_samples(batch_inds: np.ndarray, *args: Any, **kwargs: Any) -> Any:
@@ -243,7 +244,10 @@ class MaxEntA2C(CheckedLoad, MaxEntOnPolicyMixin, A2C):
             for rollout_data in buffer.get(batch_size=None):
                 yield rollout_data, indices[-1]
         finally:
-            del buffer._get_samples  # the class's method again
+            if shadowed is None:
+                del buffer._get_samples  # the class's method again
+            else:
+                buffer._get_samples = shadowed  # type: ignore[method-assign]
 
     def _maxent_terms(
         self, rollout_data: RolloutBufferSamples, order: np.ndarray, entropy: th.Tensor | None
