@@ -12,10 +12,16 @@ Writes ``benchmarks/results/zoo_fruitbot_learns.{json,md}`` after every run; fin
 runs live in ``--log-folder``; a run without a finished model is started again). Seeds may run in parallel, one
 process each (``--seeds 0`` and ``--seeds 1``): each merges the runs the others wrote before writing.
 
+``--hyperparams`` changes the packaged entry for a sweep (passed on to ``sb3-maxent train --hyperparams``, e.g.
+``temperature:0.1``): such runs live in their own log folder, are told apart from the entry's own runs and get
+their own row; write them to their own ``--out``.
+
 .. code-block:: bash
 
     python benchmarks/zoo_fruitbot_learns.py --algos ppo maxent_ppo --seeds 0 1
     python benchmarks/zoo_fruitbot_learns.py --random-only   # only the random policy's return
+    python benchmarks/zoo_fruitbot_learns.py --algos soft_dqn --seeds 0 --hyperparams temperature:0.1 \
+        --out benchmarks/results/zoo_fruitbot_soft_dqn_temperature.json
 """
 
 from __future__ import annotations
@@ -80,16 +86,30 @@ def monitor_returns(run_dir: Path) -> list[float]:
     return [reward for _, reward in sorted(rows)]
 
 
-def run_dir_of(log_folder: Path, algo: str, seed: int) -> Path:
-    return log_folder / f"seed{seed}" / algo / f"{ENV_ID}_1"
+def seed_folder(log_folder: Path, seed: int, hyperparams: list[str]) -> Path:
+    """``seed<S>``, or ``seed<S>-<overrides>`` for a run that changes the packaged entry."""
+    suffix = "".join(f"-{item.replace(':', '_')}" for item in hyperparams)
+    if not all(char.isalnum() or char in "-_." for char in suffix):
+        raise ValueError(f"--hyperparams {hyperparams}: use plain KEY:VALUE items (letters, digits, '.', '_')")
+    return log_folder / f"seed{seed}{suffix}"
 
 
-def train(algo: str, seed: int, budget: int, log_folder: Path) -> dict[str, Any]:
-    run_dir = run_dir_of(log_folder, algo, seed)
+def run_dir_of(log_folder: Path, algo: str, seed: int, hyperparams: list[str] = []) -> Path:  # noqa: B006
+    return seed_folder(log_folder, seed, hyperparams) / algo / f"{ENV_ID}_1"
+
+
+def run_key(run: dict[str, Any]) -> tuple[str, int, int, tuple[str, ...]]:
+    return run["algo"], run["seed"], run["budget"], tuple(run.get("hyperparams", []))
+
+
+def train(algo: str, seed: int, budget: int, log_folder: Path, hyperparams: list[str]) -> dict[str, Any]:
+    run_dir = run_dir_of(log_folder, algo, seed, hyperparams)
     command = [
         "sb3-maxent", "train", "--algo", algo, "--env", ENV_ID, "--seed", str(seed), "-n", str(budget),
-        "--num-threads", "1", "--eval-freq", "-1", "-f", str(log_folder / f"seed{seed}"),
+        "--num-threads", "1", "--eval-freq", "-1", "-f", str(seed_folder(log_folder, seed, hyperparams)),
     ]  # fmt: skip
+    if hyperparams:
+        command += ["--hyperparams", *hyperparams]
     if not (run_dir / f"{ENV_ID}.zip").exists():
         if run_dir.exists():  # an interrupted run: start it again in the same folder
             subprocess.run(["rm", "-rf", str(run_dir)], check=True)
@@ -104,6 +124,7 @@ def train(algo: str, seed: int, budget: int, log_folder: Path) -> dict[str, Any]
         "algo": algo,
         "seed": seed,
         "budget": budget,
+        "hyperparams": hyperparams,
         "command": " ".join(command),
         "episodes": len(returns),
         "train_return_last100": float(np.mean(returns[-100:])),
@@ -112,10 +133,10 @@ def train(algo: str, seed: int, budget: int, log_folder: Path) -> dict[str, Any]
 
 
 def merge_runs(runs: list[dict[str, Any]], others: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``runs`` plus the runs of ``others`` that ``runs`` lacks (same algorithm, seed and budget: ``runs``' own)."""
-    key = lambda run: (run["algo"], run["seed"], run["budget"])  # noqa: E731
-    known = {key(run) for run in runs}
-    return runs + [run for run in others if key(run) not in known]
+    """``runs`` plus the runs of ``others`` that ``runs`` lacks (same algorithm, seed, budget and overrides:
+    ``runs``' own)."""
+    known = {run_key(run) for run in runs}
+    return runs + [run for run in others if run_key(run) not in known]
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -128,15 +149,26 @@ def markdown(data: dict[str, Any]) -> str:
         "",
     ]
     rows = []
-    for algo in sorted({run["algo"] for run in data["runs"]}):
-        runs = sorted((run for run in data["runs"] if run["algo"] == algo), key=lambda run: run["seed"])
+    for algo, hyperparams in sorted({(run["algo"], tuple(run.get("hyperparams", []))) for run in data["runs"]}):
+        runs = sorted(
+            (run for run in data["runs"] if (run["algo"], tuple(run.get("hyperparams", []))) == (algo, hyperparams)),
+            key=lambda run: run["seed"],
+        )
         values = np.array([run["train_return_last100"] for run in runs])
         std = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
         margin = float(values.mean()) - rand["mean"]
         learns = "n/a (1 seed)" if math.isnan(std) else ("**yes**" if margin > 2 * std else "**no**")
         per_seed = ", ".join(f"{value:.2f}" for value in values)
         rows.append(
-            [algo, len(runs), per_seed, f"{values.mean():.2f} ± {std:.2f}", f"{margin:+.2f}", f"{2 * std:.2f}", learns]
+            [
+                " ".join([algo, *hyperparams]),
+                len(runs),
+                per_seed,
+                f"{values.mean():.2f} ± {std:.2f}",
+                f"{margin:+.2f}",
+                f"{2 * std:.2f}",
+                learns,
+            ]
         )
     header = ["algorithm", "seeds", "train return per seed", "mean ± std", "margin over random", "2 std", "learns"]
     lines += harness.md_table(header, rows, align="lrlrrrl")
@@ -160,6 +192,9 @@ def main() -> None:
     parser.add_argument("--log-folder", type=Path, default=ROOT / "logs" / "zoo_fruitbot_learns")
     parser.add_argument("--out", type=Path, default=harness.result_path("zoo_fruitbot_learns", quick=False))
     parser.add_argument("--random-only", action="store_true", help="measure the random policy only")
+    parser.add_argument(
+        "--hyperparams", nargs="+", default=[], metavar="KEY:VALUE", help="change the packaged entry (a sweep)"
+    )
     args = parser.parse_args()
     data: dict[str, Any] = harness.read_json(args.out, default={"runs": []})
     data["budget"] = args.budget
@@ -168,12 +203,9 @@ def main() -> None:
         print(f"random policy: {data['random']}", flush=True)
     for algo in [] if args.random_only else args.algos:
         for seed in args.seeds:
-            known = [
-                run for run in data["runs"] if (run["algo"], run["seed"], run["budget"]) == (algo, seed, args.budget)
-            ]
-            if known:
+            if (algo, seed, args.budget, tuple(args.hyperparams)) in {run_key(run) for run in data["runs"]}:
                 continue
-            result = train(algo, seed, args.budget, args.log_folder)
+            result = train(algo, seed, args.budget, args.log_folder, args.hyperparams)
             print(json.dumps(result), flush=True)
             # runs that another process (other seeds started alongside) wrote meanwhile are kept
             data["runs"] = merge_runs(data["runs"], harness.read_json(args.out, default={"runs": []})["runs"])
