@@ -195,10 +195,13 @@ def train(argv: Sequence[str] | None = None) -> int:
     prog = f"{PROG} train"
     try:
         _register()
+        from sb3_maxent.zoo.resume import resume_options
         from sb3_maxent.zoo.storage import check_heartbeat, heartbeat_options, heartbeat_storage
 
         own_options = heartbeat_options(prog)
         heartbeat, argv = own_options.parse_known_args(argv)  # rl_zoo3 rejects options it does not know
+        resume_parser = resume_options(prog)
+        resume, argv = resume_parser.parse_known_args(argv)
         parser = _pre_parser()
         parser.add_argument("-conf", "--conf-file", default=None)
         parser.add_argument("-tb", "--tensorboard-log", default="")
@@ -206,7 +209,10 @@ def train(argv: Sequence[str] | None = None) -> int:
         known, _ = parser.parse_known_args(argv)
         if known.help:
             print(own_options.format_help())
+            print(resume_parser.format_help())
         else:
+            if resume.resume_freq < 0:
+                raise ZooUsageError(f"--resume-freq must be a number of steps >= 0, got {resume.resume_freq}")
             if heartbeat.heartbeat_interval != 0:
                 try:
                     check_heartbeat(heartbeat.heartbeat_interval, heartbeat.grace_period)
@@ -225,17 +231,27 @@ def train(argv: Sequence[str] | None = None) -> int:
     import rl_zoo3.train
 
     from sb3_maxent.zoo.exp_manager import HyperparameterError, MaxEntExperimentManager
+    from sb3_maxent.zoo.resume import ResumeError
 
     # rl_zoo3's train() builds `ExperimentManager(...)` from its module namespace: ours adds the conversions
-    # for our keys (schedules, policy classes) and the native Procgen vector env, and changes nothing else.
-    # A database --storage gets Optuna's heartbeat, so that the trials of dead workers are run again.
+    # for our keys (schedules, policy classes), the native Procgen vector env and resumable runs, and changes
+    # nothing else. A database --storage gets Optuna's heartbeat, so that the trials of dead workers are run again.
+    manager = type(
+        MaxEntExperimentManager.__name__,
+        (MaxEntExperimentManager,),
+        {
+            "resume_freq": resume.resume_freq,
+            "resume_from": resume.resume,
+            "__module__": MaxEntExperimentManager.__module__,
+        },
+    )
     with (
-        _patched(rl_zoo3.train, "ExperimentManager", MaxEntExperimentManager),
+        _patched(rl_zoo3.train, "ExperimentManager", manager),
         heartbeat_storage(heartbeat.heartbeat_interval, heartbeat.grace_period),
     ):
         try:
             _run_script(prog, argv, rl_zoo3.train.train)
-        except HyperparameterError as error:  # raised before any folder, environment or model is made
+        except (HyperparameterError, ResumeError) as error:  # raised before any training step
             print(f"{prog}: error: {error}", file=sys.stderr)
             return EXIT_USAGE
     return 0

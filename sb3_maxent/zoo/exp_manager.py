@@ -19,6 +19,9 @@ Everything else (argument handling, callbacks, normalisation, Optuna, saving) st
 * ``-optimize`` makes no run folder: rl_zoo3 creates an empty ``<algo>/<env>_<n>/`` for every worker,
   although the trials save nothing there, and those empty runs then hide the real ones from ``enjoy``'s
   default ``--exp-id 0`` (the latest run).
+* Resumable runs (:mod:`sb3_maxent.zoo.resume`): with ``resume_freq`` a checkpoint every so many steps; with
+  ``resume_from`` the run continues from its last checkpoint, in its own folder, with
+  ``reset_num_timesteps=False``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import difflib
 import inspect
 import os
 import re
+import shutil
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
@@ -37,7 +41,8 @@ import gymnasium as gym
 import rl_zoo3.exp_manager
 from gymnasium import spaces
 from rl_zoo3.exp_manager import ExperimentManager
-from rl_zoo3.utils import ALGOS, get_class_by_name
+from rl_zoo3.utils import ALGOS, get_class_by_name, get_latest_run_id
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
 from stable_baselines3.common.vec_env import VecEnv, VecFrameStack, VecMonitor, VecTransposeImage
@@ -45,6 +50,17 @@ from torch import nn
 
 from sb3_maxent.common import torch_layers
 from sb3_maxent.common.schedules import exponential_schedule, linear_schedule
+from sb3_maxent.zoo.resume import (
+    RESUME_FOLDER,
+    RUN_ARGUMENTS,
+    ResumeCheckpointCallback,
+    ResumeError,
+    check_same_run,
+    latest_checkpoint,
+    load_for_resume,
+    read_checkpoint,
+    restore_run,
+)
 
 # Hyperparameters of ours that accept a schedule: their schedule strings are converted (see below)
 SCHEDULE_KEYS = ("maxent_coef", "temperature")
@@ -178,6 +194,103 @@ def is_procgen(env_id: str) -> bool:
 
 class MaxEntExperimentManager(ExperimentManager):
     """rl_zoo3's ExperimentManager, plus the conversions listed in the module docstring."""
+
+    #: ``--resume-freq``: steps between resume checkpoints (0: none). Set on a subclass by the command line,
+    #: since rl_zoo3's train script builds the manager itself.
+    resume_freq: int = 0
+    #: ``--resume``: the run folder to continue, or ``"latest"`` (None: a new run)
+    resume_from: str | None = None
+    _resume_checkpoint: tuple[Any, dict[str, Any]] | None = None
+
+    def run_arguments(self) -> dict[str, Any]:
+        """The command-line arguments a resumed run must share with the run it continues."""
+        arguments = vars(self.args) if self.args is not None else {}
+        return {key: arguments.get(key) for key in RUN_ARGUMENTS}
+
+    def _resume_run_folder(self) -> str:
+        assert self.resume_from is not None
+        if self.resume_from != "latest":
+            return self.resume_from.rstrip("/")
+        run_id = get_latest_run_id(self.log_path, self.env_name)
+        if run_id == 0:
+            raise ResumeError(f"--resume: no run of {self.algo} on {self.env_name} in {self.log_path}")
+        return os.path.join(self.log_path, f"{self.env_name}_{run_id}")
+
+    def setup_experiment(self) -> tuple[BaseAlgorithm, dict[str, Any]] | None:
+        if self.resume_from is None:
+            if self.resume_freq and (self.optimize_hyperparameters or self.continue_training):
+                raise ResumeError("--resume-freq checkpoints a training run: it does not go with -optimize or -i")
+            return self._check_resumable(super().setup_experiment())
+        if self.optimize_hyperparameters or self.continue_training:
+            raise ResumeError("--resume continues a training run: it does not go with -optimize or -i")
+        run_folder = self._resume_run_folder()
+        step_dir = latest_checkpoint(run_folder)
+        if step_dir is None:
+            raise ResumeError(
+                f"--resume: no checkpoint in {os.path.join(run_folder, RESUME_FOLDER)} (the run was not started "
+                "with --resume-freq, or it finished: a finished run's checkpoints are removed)"
+            )
+        state = read_checkpoint(step_dir)
+        check_same_run(state["run_arguments"], self.run_arguments(), run_folder)
+        self.resume_freq = self.resume_freq or state["save_freq"]
+        self.save_path = run_folder
+        self.params_path = f"{self.save_path}/{self.env_name}"
+        self._resume_checkpoint = (step_dir, state)
+        self.continue_training = True  # rl_zoo3 then loads the model with _load_pretrained_agent (below)
+        result = self._check_resumable(super().setup_experiment())
+        assert result is not None
+        model = result[0]
+        restore_run(model, step_dir, state, self.callbacks)
+        print(f"Resuming {run_folder} at {model.num_timesteps} of {self.n_timesteps} steps (from {step_dir})")
+        return result
+
+    def _check_resumable(
+        self, result: tuple[BaseAlgorithm, dict[str, Any]] | None
+    ) -> tuple[BaseAlgorithm, dict[str, Any]] | None:
+        """Refuse environments whose state a checkpoint cannot hold before training starts, not at the first one."""
+        env = None if result is None else result[0].get_env()
+        for callback in self.callbacks:
+            if isinstance(callback, ResumeCheckpointCallback) and env is not None:
+                callback.check_environments(env)
+        return result
+
+    def _load_pretrained_agent(self, hyperparams: dict[str, Any], env: VecEnv) -> BaseAlgorithm:
+        if self._resume_checkpoint is None:
+            return super()._load_pretrained_agent(hyperparams, env)
+        # The checkpoint holds every hyperparameter (schedules included) and the optimizers' state: none is
+        # passed again, so that nothing differs from the run that wrote it
+        return load_for_resume(
+            ALGOS[self.algo],
+            self._resume_checkpoint[0],
+            env,
+            device=self.device,
+            tensorboard_log=self.tensorboard_log,
+            verbose=self.verbose,
+        )
+
+    def create_callbacks(self) -> None:
+        super().create_callbacks()
+        if self.resume_freq:
+            self.callbacks.append(
+                ResumeCheckpointCallback(self.resume_freq, self.save_path, self.callbacks, self.run_arguments())
+            )
+
+    def learn(self, model: BaseAlgorithm) -> None:
+        if self._resume_checkpoint is not None:
+            # rl_zoo3 calls model.learn(n_timesteps): continue the step count instead of restarting it
+            learn = type(model).learn
+
+            def resumed_learn(total_timesteps: int, **kwargs: Any) -> Any:
+                vars(model).pop("learn")  # gone before anything saves the model
+                return learn(model, total_timesteps - model.num_timesteps, reset_num_timesteps=False, **kwargs)
+
+            vars(model)["learn"] = resumed_learn
+        try:
+            super().learn(model)
+        finally:
+            vars(model).pop("learn", None)
+        if self.resume_freq and model.num_timesteps >= self.n_timesteps:
+            shutil.rmtree(os.path.join(self.save_path, RESUME_FOLDER), ignore_errors=True)  # the run is complete
 
     def read_hyperparameters(self) -> tuple[dict[str, Any], dict[str, Any]]:
         hyperparams, saved_hyperparams = super().read_hyperparameters()
