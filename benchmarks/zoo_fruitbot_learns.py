@@ -9,8 +9,13 @@ levels (uniform actions, ``--random-episodes`` episodes). Verdict per algorithm:
 return over seeds exceeds the random policy's by more than two seed standard deviations (ddof 1).
 
 Writes ``benchmarks/results/zoo_fruitbot_learns.{json,md}`` after every run; finished runs are kept (the
-runs live in ``--log-folder``; a run without a finished model is started again). Seeds may run in parallel, one
-process each (``--seeds 0`` and ``--seeds 1``): each merges the runs the others wrote before writing.
+runs live in ``--log-folder``; without ``--resume-freq`` a run without a finished model is started again).
+Seeds may run in parallel, one process each (``--seeds 0`` and ``--seeds 1``): each merges the runs the others
+wrote before writing.
+
+With ``--resume-freq N`` every run checkpoints every N steps, and a run cut by the end of a session continues
+from its last checkpoint when the same command is run again (``sb3-maxent train --resume``, the same episodes
+as an uninterrupted run); without it an interrupted run starts again.
 
 ``--hyperparams`` changes the packaged entry for a sweep (passed on to ``sb3-maxent train --hyperparams``, e.g.
 ``temperature:0.1``): such runs live in their own log folder, are told apart from the entry's own runs and get
@@ -102,7 +107,11 @@ def run_key(run: dict[str, Any]) -> tuple[str, int, int, tuple[str, ...]]:
     return run["algo"], run["seed"], run["budget"], tuple(run.get("hyperparams", []))
 
 
-def train(algo: str, seed: int, budget: int, log_folder: Path, hyperparams: list[str]) -> dict[str, Any]:
+def train(
+    algo: str, seed: int, budget: int, log_folder: Path, hyperparams: list[str], resume_freq: int = 0
+) -> dict[str, Any]:
+    from sb3_maxent.zoo.resume import latest_checkpoint
+
     run_dir = run_dir_of(log_folder, algo, seed, hyperparams)
     command = [
         "sb3-maxent", "train", "--algo", algo, "--env", ENV_ID, "--seed", str(seed), "-n", str(budget),
@@ -110,12 +119,19 @@ def train(algo: str, seed: int, budget: int, log_folder: Path, hyperparams: list
     ]  # fmt: skip
     if hyperparams:
         command += ["--hyperparams", *hyperparams]
-    if not (run_dir / f"{ENV_ID}.zip").exists():
-        if run_dir.exists():  # an interrupted run: start it again in the same folder
+    if resume_freq:
+        command += ["--resume-freq", str(resume_freq)]
+    # A run is finished when its model is saved and no resume checkpoint is left (rl-zoo also saves the model
+    # of a run stopped by Ctrl-C; sb3-maxent removes the checkpoints of a finished run)
+    resumable = latest_checkpoint(run_dir) is not None
+    resumed = resumable and bool(resume_freq)
+    if resumable or not (run_dir / f"{ENV_ID}.zip").exists():
+        if run_dir.exists() and not resumed:  # an interrupted run without checkpoint: start it again
             subprocess.run(["rm", "-rf", str(run_dir)], check=True)
         start = time.perf_counter()
         executable = Path(sys.executable).with_name("sb3-maxent")
-        subprocess.run([str(executable), *command[1:]], check=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
+        argv = [str(executable), *command[1:], *(["--resume"] if resumed else [])]
+        subprocess.run(argv, check=True, env=dict(os.environ, OMP_NUM_THREADS="1"))
         wall = time.perf_counter() - start
     else:
         wall = float("nan")
@@ -128,7 +144,8 @@ def train(algo: str, seed: int, budget: int, log_folder: Path, hyperparams: list
         "command": " ".join(command),
         "episodes": len(returns),
         "train_return_last100": float(np.mean(returns[-100:])),
-        "wall_s": round(wall, 1),
+        "wall_s": round(wall, 1),  # of the last part only when the run was resumed
+        "resumed": resumed,
     }
 
 
@@ -195,6 +212,13 @@ def main() -> None:
     parser.add_argument(
         "--hyperparams", nargs="+", default=[], metavar="KEY:VALUE", help="change the packaged entry (a sweep)"
     )
+    parser.add_argument(
+        "--resume-freq",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="runs checkpoint every STEPS steps (sb3-maxent train --resume-freq); an interrupted run then resumes",
+    )
     args = parser.parse_args()
     data: dict[str, Any] = harness.read_json(args.out, default={"runs": []})
     data["budget"] = args.budget
@@ -205,7 +229,7 @@ def main() -> None:
         for seed in args.seeds:
             if (algo, seed, args.budget, tuple(args.hyperparams)) in {run_key(run) for run in data["runs"]}:
                 continue
-            result = train(algo, seed, args.budget, args.log_folder, args.hyperparams)
+            result = train(algo, seed, args.budget, args.log_folder, args.hyperparams, args.resume_freq)
             print(json.dumps(result), flush=True)
             # runs that another process (other seeds started alongside) wrote meanwhile are kept
             data["runs"] = merge_runs(data["runs"], harness.read_json(args.out, default={"runs": []})["runs"])
