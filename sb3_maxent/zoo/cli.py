@@ -195,13 +195,18 @@ def train(argv: Sequence[str] | None = None) -> int:
     prog = f"{PROG} train"
     try:
         _register()
-        from sb3_maxent.zoo.resume import resume_options
-        from sb3_maxent.zoo.storage import check_heartbeat, heartbeat_options, heartbeat_storage
+        from sb3_maxent.zoo.resume import add_resume_options
+        from sb3_maxent.zoo.storage import add_heartbeat_options, check_heartbeat, heartbeat_storage
 
-        own_options = heartbeat_options(prog)
-        heartbeat, argv = own_options.parse_known_args(argv)  # rl_zoo3 rejects options it does not know
-        resume_parser = resume_options(prog)
-        resume, argv = resume_parser.parse_known_args(argv)
+        own_options = argparse.ArgumentParser(
+            prog=prog,
+            add_help=False,
+            allow_abbrev=False,
+            description="sb3-maxent's options (rl_zoo3's are listed below)",
+        )
+        add_resume_options(own_options)
+        add_heartbeat_options(own_options)
+        own, argv = own_options.parse_known_args(argv)  # rl_zoo3 rejects options it does not know
         parser = _pre_parser()
         parser.add_argument("-conf", "--conf-file", default=None)
         parser.add_argument("-tb", "--tensorboard-log", default="")
@@ -209,13 +214,12 @@ def train(argv: Sequence[str] | None = None) -> int:
         known, _ = parser.parse_known_args(argv)
         if known.help:
             print(own_options.format_help())
-            print(resume_parser.format_help())
         else:
-            if resume.resume_freq < 0:
-                raise ZooUsageError(f"--resume-freq must be a number of steps >= 0, got {resume.resume_freq}")
-            if heartbeat.heartbeat_interval != 0:
+            if own.resume_freq < 0:
+                raise ZooUsageError(f"--resume-freq must be a number of steps >= 0, got {own.resume_freq}")
+            if own.heartbeat_interval != 0:
                 try:
-                    check_heartbeat(heartbeat.heartbeat_interval, heartbeat.grace_period)
+                    check_heartbeat(own.heartbeat_interval, own.grace_period)
                 except ValueError as error:
                     raise ZooUsageError(str(error)) from None
             check_algo(known.algo)
@@ -240,14 +244,14 @@ def train(argv: Sequence[str] | None = None) -> int:
         MaxEntExperimentManager.__name__,
         (MaxEntExperimentManager,),
         {
-            "resume_freq": resume.resume_freq,
-            "resume_from": resume.resume,
+            "resume_freq": own.resume_freq,
+            "resume_from": own.resume,
             "__module__": MaxEntExperimentManager.__module__,
         },
     )
     with (
         _patched(rl_zoo3.train, "ExperimentManager", manager),
-        heartbeat_storage(heartbeat.heartbeat_interval, heartbeat.grace_period),
+        heartbeat_storage(own.heartbeat_interval, own.grace_period),
     ):
         try:
             _run_script(prog, argv, rl_zoo3.train.train)

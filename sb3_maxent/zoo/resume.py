@@ -104,15 +104,10 @@ class ResumeError(ValueError):
     """A run that cannot be checkpointed or resumed; the message says why and what to do."""
 
 
-def resume_options(prog: str) -> argparse.ArgumentParser:
-    """``sb3-maxent train``'s options for resumable runs, taken off the command line before rl_zoo3 parses it."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        add_help=False,
-        allow_abbrev=False,
-        description="sb3-maxent's options for resumable runs (besides rl_zoo3's, listed below)",
-    )
-    parser.add_argument(
+def add_resume_options(parser: argparse.ArgumentParser) -> None:
+    """``sb3-maxent train``'s options for resumable runs, added to ``parser``."""
+    group = parser.add_argument_group("sb3-maxent's options for resumable runs")
+    group.add_argument(
         "--resume-freq",
         type=int,
         default=0,
@@ -120,7 +115,7 @@ def resume_options(prog: str) -> argparse.ArgumentParser:
         help="save everything needed to continue the run exactly every STEPS environment steps, in <run>/resume "
         "(0: never, the default; with --resume: the interval the run was started with)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--resume",
         nargs="?",
         const="latest",
@@ -129,7 +124,6 @@ def resume_options(prog: str) -> argparse.ArgumentParser:
         help="continue a run started with --resume-freq from its last checkpoint, with the same command line "
         "(default: the latest run of --algo and --env in -f)",
     )
-    return parser
 
 
 # ---------------------------------------------------------------------------------------------- environments

@@ -13,7 +13,7 @@ it keeps counting against the study. :func:`heartbeat_storage` opens those URLs 
   the study as a ``WAITING`` copy with the same hyperparameters (Optuna's retry callback), which the next
   free worker runs. A trial is retried at most :data:`MAX_RETRY` times.
 
-``sb3-maxent train`` turns this on for every database URL (:func:`heartbeat_options`:
+``sb3-maxent train`` turns this on for every database URL (:func:`add_heartbeat_options`:
 ``--heartbeat-interval``, ``--grace-period``; ``--heartbeat-interval 0`` turns it off). Journal files
 (``*.log``) have no heartbeat in Optuna and are left as they are.
 """
@@ -36,29 +36,23 @@ HEARTBEAT_INTERVAL = 60
 MAX_RETRY = 2
 
 
-def heartbeat_options(prog: str) -> argparse.ArgumentParser:
-    """``sb3-maxent train``'s own options, taken off the command line before rl_zoo3 parses the rest."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        add_help=False,
-        allow_abbrev=False,
-        description="sb3-maxent's options for -optimize with a database --storage (besides rl_zoo3's, listed below)",
-    )
-    parser.add_argument(
+def add_heartbeat_options(parser: argparse.ArgumentParser) -> None:
+    """``sb3-maxent train``'s options for ``-optimize`` with a database ``--storage``, added to ``parser``."""
+    group = parser.add_argument_group("sb3-maxent's options for -optimize with a database --storage")
+    group.add_argument(
         "--heartbeat-interval",
         type=int,
         default=HEARTBEAT_INTERVAL,
         metavar="SECONDS",
         help=f"a running trial writes a heartbeat to the database this often (default {HEARTBEAT_INTERVAL}; 0: off)",
     )
-    parser.add_argument(
+    group.add_argument(
         "--grace-period",
         type=int,
         default=None,
         metavar="SECONDS",
         help="a running trial without a heartbeat for this long is failed and run again (default: twice the interval)",
     )
-    return parser
 
 
 def is_database_url(storage: str | None) -> bool:
