@@ -10,6 +10,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import filelock
 import numpy as np
 import pytest
 import torch as th
@@ -19,7 +20,7 @@ from stable_baselines3.common.vec_env import VecNormalize
 from sb3_maxent.envs.procgen import procgen_install_hint
 from sb3_maxent.zoo import register_zoo
 from sb3_maxent.zoo.cli import main
-from sb3_maxent.zoo.resume import LATEST, RESUME_FOLDER, ResumeCheckpointCallback, latest_checkpoint
+from sb3_maxent.zoo.resume import LATEST, LOCK_FILE, RESUME_FOLDER, ResumeCheckpointCallback, latest_checkpoint
 
 HAS_PROCGEN = all(importlib.util.find_spec(name) is not None for name in ("procgen", "gym3"))
 needs_procgen = pytest.mark.skipif(not HAS_PROCGEN, reason=f"FruitBot needs Procgen: {procgen_install_hint()}")
@@ -187,7 +188,36 @@ def test_resume_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: 
     agent = tmp_path / "soft_dqn" / "GridWorld-v0_2" / "GridWorld-v0.zip"
     assert train(tmp_path, *args, "--resume", "-i", str(agent)) == 2
     assert "does not go with -optimize or -i" in error_line(capsys)
+
+    # another process training the run (here: holding its lock) keeps a second one out of its folder
+    lock = filelock.FileLock(agent.parent / RESUME_FOLDER / LOCK_FILE)
+    with lock.acquire(timeout=0):
+        assert train(tmp_path, *args, "--resume") == 2
+        assert f"{agent.parent} is being trained by another process" in error_line(capsys)
     assert train(tmp_path, *args, "--resume") == 0  # the interrupted run itself resumes
+
+
+def test_training_run_holds_its_lock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lock is held while the run trains (at each checkpoint) and released when it stops, even by Ctrl-C."""
+    held: list[bool] = []
+    save = ResumeCheckpointCallback.save
+
+    def save_and_probe(self: ResumeCheckpointCallback) -> Path:
+        try:
+            filelock.FileLock(self.folder / LOCK_FILE).acquire(timeout=0).lock.release()
+            held.append(False)
+        except filelock.Timeout:
+            held.append(True)
+        return save(self)
+
+    monkeypatch.setattr(ResumeCheckpointCallback, "save", save_and_probe)
+    interrupt(monkeypatch, after=500)
+    assert train(tmp_path, "soft_dqn", "GridWorld-v0", 3000, "--resume-freq", "1000") == 0
+    assert held == [True]
+    run = tmp_path / "soft_dqn" / "GridWorld-v0_1"
+    assert latest_checkpoint(run) is not None  # cut after its first checkpoint
+    with filelock.FileLock(run / RESUME_FOLDER / LOCK_FILE).acquire(timeout=0):
+        pass  # released by the interrupted run
 
 
 def test_resume_freq_refuses_subprocess_environments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

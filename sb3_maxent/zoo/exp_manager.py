@@ -37,6 +37,7 @@ from collections.abc import Callable
 from pprint import pprint
 from typing import Any
 
+import filelock
 import gymnasium as gym
 import rl_zoo3.exp_manager
 from gymnasium import spaces
@@ -56,6 +57,7 @@ from sb3_maxent.zoo.resume import (
     ResumeCheckpointCallback,
     ResumeError,
     check_same_run,
+    hold_run_lock,
     latest_checkpoint,
     load_for_resume,
     read_checkpoint,
@@ -201,6 +203,8 @@ class MaxEntExperimentManager(ExperimentManager):
     #: ``--resume``: the run folder to continue, or ``"latest"`` (None: a new run)
     resume_from: str | None = None
     _resume_checkpoint: tuple[Any, dict[str, Any]] | None = None
+    #: held from the start of a run with checkpoints (or of its resumption) to the end of its training
+    _run_lock: filelock.BaseFileLock | None = None
 
     def run_arguments(self) -> dict[str, Any]:
         """The command-line arguments a resumed run must share with the run it continues."""
@@ -224,14 +228,21 @@ class MaxEntExperimentManager(ExperimentManager):
         if self.optimize_hyperparameters or self.continue_training:
             raise ResumeError("--resume continues a training run: it does not go with -optimize or -i")
         run_folder = self._resume_run_folder()
+        if latest_checkpoint(run_folder) is not None:
+            self._run_lock = hold_run_lock(run_folder)  # before reading: the process that holds it may be writing
         step_dir = latest_checkpoint(run_folder)
         if step_dir is None:
+            self._release_run_lock()
             raise ResumeError(
                 f"--resume: no checkpoint in {os.path.join(run_folder, RESUME_FOLDER)} (the run was not started "
                 "with --resume-freq, or it finished: a finished run's checkpoints are removed)"
             )
         state = read_checkpoint(step_dir)
-        check_same_run(state["run_arguments"], self.run_arguments(), run_folder)
+        try:
+            check_same_run(state["run_arguments"], self.run_arguments(), run_folder)
+        except ResumeError:
+            self._release_run_lock()
+            raise
         self.resume_freq = self.resume_freq or state["save_freq"]
         self.save_path = run_folder
         self.params_path = f"{self.save_path}/{self.env_name}"
@@ -271,6 +282,8 @@ class MaxEntExperimentManager(ExperimentManager):
     def create_callbacks(self) -> None:
         super().create_callbacks()
         if self.resume_freq:
+            if self._run_lock is None:
+                self._run_lock = hold_run_lock(self.save_path)
             self.callbacks.append(
                 ResumeCheckpointCallback(self.resume_freq, self.save_path, self.callbacks, self.run_arguments())
             )
@@ -287,10 +300,16 @@ class MaxEntExperimentManager(ExperimentManager):
             vars(model)["learn"] = resumed_learn
         try:
             super().learn(model)
+            if self.resume_freq and model.num_timesteps >= self.n_timesteps:
+                shutil.rmtree(os.path.join(self.save_path, RESUME_FOLDER), ignore_errors=True)  # the run is complete
         finally:
             vars(model).pop("learn", None)
-        if self.resume_freq and model.num_timesteps >= self.n_timesteps:
-            shutil.rmtree(os.path.join(self.save_path, RESUME_FOLDER), ignore_errors=True)  # the run is complete
+            self._release_run_lock()
+
+    def _release_run_lock(self) -> None:
+        if self._run_lock is not None:
+            self._run_lock.release()
+            self._run_lock = None
 
     def read_hyperparameters(self) -> tuple[dict[str, Any], dict[str, Any]]:
         hyperparams, saved_hyperparams = super().read_hyperparameters()

@@ -25,6 +25,10 @@ algorithm holds a half-collected rollout. ``SubprocVecEnv`` and environments tha
 refused at the start of training with a message saying so. TensorBoard event files are not rolled back:
 steps logged after the last checkpoint appear twice. With gSDE (``use_sde``) the resumed run is not bit for
 bit the same: the noise weights drawn just before a checkpoint are drawn again after the resume.
+
+While a run with checkpoints trains, its process holds ``<run>/resume/lock`` (:func:`hold_run_lock`), so that
+a second process started with ``--resume`` on the same run is refused instead of writing into the same
+folder; the operating system releases the lock when the process ends, however it ends.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import cloudpickle
+import filelock
 import numpy as np
 import torch as th
 from stable_baselines3.common.base_class import BaseAlgorithm
@@ -59,6 +64,7 @@ from stable_baselines3.common.vec_env import (
 
 RESUME_FOLDER = "resume"
 LATEST = "LATEST"
+LOCK_FILE = "lock"
 STATE_FILE = "state.pkl"
 MODEL_FILE = "model.zip"
 REPLAY_BUFFER_FILE = "replay_buffer.pkl"
@@ -124,6 +130,25 @@ def add_resume_options(parser: argparse.ArgumentParser) -> None:
         help="continue a run started with --resume-freq from its last checkpoint, with the same command line "
         "(default: the latest run of --algo and --env in -f)",
     )
+
+
+def hold_run_lock(run_folder: str | os.PathLike[str]) -> filelock.BaseFileLock:
+    """
+    Take ``<run_folder>/resume/lock`` for this process, without waiting; return the held lock.
+
+    :raises ResumeError: if another process holds it (that process trains the run now)
+    """
+    folder = Path(run_folder) / RESUME_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(folder / LOCK_FILE)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        raise ResumeError(
+            f"{run_folder} is being trained by another process (it holds {folder / LOCK_FILE}): wait for that "
+            "process to end, or stop it and run --resume again to continue from its last checkpoint"
+        ) from None
+    return lock
 
 
 # ---------------------------------------------------------------------------------------------- environments
