@@ -22,7 +22,10 @@ levels, both with the stochastic policy (``deterministic=False``; the paper's ag
 ``--eval-episodes`` episodes each through SB3's ``evaluate_policy``; wall time, frames/s, the network,
 library versions. The JSON is written after every finished run (and at every checkpoint, under
 ``in_progress``), under a file lock, so that several processes can share one ``--out`` (for instance one
-per seed) and a killed job loses at most the run in progress; ``--resume`` skips the finished runs.
+per seed). Every evaluation point is also a resume checkpoint (model, statistics, curves, environment and
+random states; ``--checkpoint-every`` adds checkpoints in between, without evaluations), so a killed job
+loses only what it did after its last checkpoint: ``--resume`` skips the finished runs and continues the
+interrupted one from there.
 From the JSON the script draws ``<out>.png`` (train / test return and entropy, mean +- std over seeds) and
 writes ``<out>.md`` (table, verdict, the commands that produced the data).
 
@@ -247,6 +250,8 @@ class PaperCallback(BaseCallback):
     * At the start of the first rollout after every ``eval_every`` steps (and by :meth:`checkpoint` at the
       end): the return on the unseen test levels and on the training levels (stochastic policy). The torch
       random state is saved and restored around evaluations, so they do not change the training run.
+      ``on_checkpoint`` is called after each (it saves a resume checkpoint), and ``on_save`` at the start of
+      the first rollout after every ``save_every`` steps where no evaluation falls (0: never).
     """
 
     def __init__(
@@ -254,13 +259,18 @@ class PaperCallback(BaseCallback):
         eval_every: int,
         evaluate: Callable[[], dict[str, Any]],
         on_checkpoint: Callable[[], None],
+        save_every: int = 0,
+        on_save: Callable[[], None] | None = None,
         verbose: int = 1,
     ) -> None:
         super().__init__(verbose)
         self.eval_every = eval_every
         self.evaluate = evaluate
         self.on_checkpoint = on_checkpoint
+        self.save_every = save_every
+        self.on_save = on_save
         self.next_eval = 0
+        self.next_save = 0
         self.elapsed_before = 0.0  # wall time of the run before a resume
         self.start = time.perf_counter()
         self.eval_seconds = 0.0
@@ -281,6 +291,11 @@ class PaperCallback(BaseCallback):
 
     def _on_training_start(self) -> None:
         self.start = time.perf_counter() - self.elapsed_before
+        self._schedule_save()
+
+    def _schedule_save(self) -> None:
+        # from the step count alone: a resumed run needs no saved state for it
+        self.next_save = (self.num_timesteps // self.save_every + 1) * self.save_every if self.save_every else 0
 
     # Everything of the callback that a resumed run needs (see :func:`save_checkpoint`).
     STATE_KEYS = ("train_curve", "entropy_curve", "checkpoints", "episodes", "next_eval", "eval_seconds")
@@ -302,6 +317,9 @@ class PaperCallback(BaseCallback):
     def _on_rollout_start(self) -> None:
         if self.num_timesteps >= self.next_eval:
             self.checkpoint()
+        elif self.on_save is not None and self.save_every and self.num_timesteps >= self.next_save:
+            self._schedule_save()
+            self.on_save()
 
     def checkpoint(self) -> None:
         if self.checkpoints and self.checkpoints[-1]["timesteps"] == self.num_timesteps:
@@ -315,6 +333,7 @@ class PaperCallback(BaseCallback):
         result.update(timesteps=int(self.num_timesteps), eval_s=round(seconds, 2))
         self.checkpoints.append(result)
         self.next_eval = (self.num_timesteps // self.eval_every + 1) * self.eval_every
+        self._schedule_save()
         if self.verbose:
             print(
                 f"  checkpoint t={self.num_timesteps:>9,d}  test return {result['test_return_mean']:7.2f}"
@@ -543,19 +562,22 @@ def run_one(
     class Stop(Exception):
         """Raised after ``--stop-after-checkpoints`` checkpoints (a simulated interruption)."""
 
-    def on_checkpoint() -> None:
+    def on_save() -> None:
         nonlocal saved
-        record.update(
-            train_curve=callback.train_curve, entropy_curve=callback.entropy_curve, checkpoints=callback.checkpoints
-        )
-        save_partial(record)
         if model.num_timesteps < settings["timesteps"]:  # the final checkpoint is the finished record
             save_checkpoint(folder, model, env, monitor, record, callback)
             saved += 1
             if args.stop_after_checkpoints is not None and saved >= args.stop_after_checkpoints:
                 raise Stop
 
-    callback = PaperCallback(settings["eval_every"], evaluate, on_checkpoint)
+    def on_checkpoint() -> None:
+        record.update(
+            train_curve=callback.train_curve, entropy_curve=callback.entropy_curve, checkpoints=callback.checkpoints
+        )
+        save_partial(record)
+        on_save()
+
+    callback = PaperCallback(settings["eval_every"], evaluate, on_checkpoint, args.checkpoint_every, on_save)
     if state is not None:
         callback.restore(state["callback"])
         rng = state["rng"]  # last: loading the model drew from the torch generator (initial weights)
@@ -951,6 +973,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--keep-checkpoints", action="store_true", help="keep a run's last checkpoint after it finishes"
     )
     parser.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="also save a resume checkpoint every STEPS steps between evaluation points (rounded up to the next "
+        "rollout; 0: at evaluation points only, the default). It does not change the run's results",
+    )
+    parser.add_argument(
         "--stop-after-checkpoints",
         type=int,
         default=None,
@@ -974,6 +1004,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.checkpoint_dir = args.out.parent / "checkpoints" / args.out.stem
     if args.stop_after_checkpoints is not None and args.stop_after_checkpoints < 1:
         parser.error("--stop-after-checkpoints must be >= 1")
+    if args.checkpoint_every < 0:
+        parser.error(
+            f"--checkpoint-every must be a number of steps >= 0 (0: at evaluation points only), "
+            f"got {args.checkpoint_every}"
+        )
     return args
 
 

@@ -74,6 +74,38 @@ def test_resumed_run_matches_uninterrupted(tmp_path: Path) -> None:
     assert "1 already in" in out
 
 
+def test_checkpoints_between_evaluations(tmp_path: Path) -> None:
+    """--checkpoint-every: a resume point between two evaluations, and the same curve as a run without it."""
+    agent = "ppo:0.01"
+    pytest.importorskip("procgen", reason=f"Procgen is not installed: {procgen_install_hint()}")
+    sparse = ["--agents", agent, "--eval-every", "1024"]  # evaluations at 0, 1024 and the end (1536)
+    whole = tmp_path / "whole.json"
+    cut = tmp_path / "cut.json"
+    run_script(*sparse, "--out", str(whole))
+
+    # 2 checkpoints: the evaluation at t = 0, then t = 512 with no evaluation
+    out = run_script(*sparse, "--checkpoint-every", "512", "--out", str(cut), "--stop-after-checkpoints", "2")
+    assert "stopped after 2 checkpoint(s) at t=512" in out
+    cut_json = cut.with_name("cut_quick.json")
+    (record,) = json.loads(cut_json.read_text())["in_progress"].values()
+    assert [point["timesteps"] for point in record["checkpoints"]] == [0]
+    folder = tmp_path / "checkpoints" / "cut_quick" / f"{agent.replace(':', '_')}_500levels_seed0"
+    assert (folder / "LATEST").read_text() == "t0000000512"
+
+    out = run_script(*sparse, "--checkpoint-every", "512", "--out", str(cut), "--resume")
+    assert "resumed from" in out
+    resumed = only_run(cut_json)
+    assert resumed["resumed_at"] == [512]
+    assert [point["timesteps"] for point in resumed["checkpoints"]] == [0, 1024, 1536]
+    assert curves(resumed) == curves(only_run(whole.with_name("whole_quick.json")))
+
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--checkpoint-every", "-1"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "--checkpoint-every must be a number of steps >= 0" in result.stderr
+
+
 def test_agent_names_are_checked() -> None:
     env = dict(os.environ, OMP_NUM_THREADS="1")
     for bad, message in (("maxent_one_step", "KIND:COEF"), ("maxent_one_step:-1", ">= 0"), ("sac:0.1", "KIND")):
