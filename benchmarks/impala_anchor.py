@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ RESULTS = harness.RESULTS_DIR
 OURS = RESULTS / "fruitbot_impala_anchor.json"
 PUBLISHED = RESULTS / "procgen_fruitbot_easy200.json"
 OUT = RESULTS / "fruitbot_impala_anchor_vs_published"
+CLEANRL = RESULTS / "cleanrl_fruitbot_easy200.json"
 SOURCE = "https://github.com/openai/train-procgen"
 RUN_FILES = "train_procgen/results/easy-200-run{run}/progress-fruitbot-{split}.csv"
 LAST_STEP = 2_000_000  # the extract keeps the first 2M steps (the stage-2 budget) of the 25M-step runs
@@ -84,6 +86,31 @@ def extract(checkout: Path) -> dict[str, Any]:
     }
 
 
+def cleanrl_curve(run_dir: Path, rollout: int = 16_384) -> dict[str, Any]:
+    """
+    A CleanRL ``ppo_procgen.py`` run (its TensorBoard folder ``runs/<name>``) on our grid: after every rollout
+    of ``rollout`` steps, the mean return of the last 100 episodes that ended by then (``charts/episodic_return``,
+    raw rewards, in the order they were logged) and the entropy the update logged (``losses/entropy``).
+    """
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
+    events.Reload()
+    episodes = [(event.step, event.value) for event in events.Scalars("charts/episodic_return")]
+    entropy = {event.step: event.value for event in events.Scalars("losses/entropy")}
+    steps = sorted(step for step in entropy if step % rollout == 0)
+    returns = []
+    for step in steps:
+        ended = [value for episode_step, value in episodes if episode_step <= step]
+        returns.append(float(np.mean(ended[-100:])) if ended else math.nan)
+    return {
+        "timesteps": steps,
+        "ep_return_mean100": returns,
+        "entropy": [float(entropy[step]) for step in steps],
+        "episodes": len(episodes),
+    }
+
+
 def published_at(published: dict[str, Any], split: str, key: str, step: int) -> list[float]:
     """The three runs' values at ``step`` (a multiple of 16,384 that every run logged)."""
     values = []
@@ -106,7 +133,21 @@ def spread(ours: float, values: list[float]) -> tuple[str, float]:
     return f"{mean:.2f} ± {std:.2f} ({min(values):.2f} to {max(values):.2f})", (ours - mean) / std
 
 
-def render(ours_data: dict[str, Any], published: dict[str, Any], command: str) -> str:
+def cleanrl_cells(cleanrl: dict[str, Any], steps: list[int], published_runs: list[float]) -> list[str]:
+    """CleanRL's window mean, its distance from the published runs' window means and its entropy."""
+    index = {step: position for position, step in enumerate(cleanrl["timesteps"])}
+    if not all(step in index for step in steps):
+        return ["", "", ""]
+    mean = float(np.mean([cleanrl["ep_return_mean100"][index[step]] for step in steps]))
+    _, d = spread(mean, [float(value) for value in published_runs])
+    entropy = float(np.mean([cleanrl["entropy"][index[step]] for step in steps]))
+    return [f"{mean:.2f}", f"{d:+.1f}", f"{entropy:.2f}"]
+
+
+def render(
+    ours_data: dict[str, Any], published: dict[str, Any], command: str, cleanrl: dict[str, Any] | None = None
+) -> str:
+    """The markdown report; ``cleanrl`` (see :func:`cleanrl_curve`) adds CleanRL's columns to the window table."""
     record, finished = our_run(ours_data)
     train = record["train_curve"]
     entropy = record["entropy_curve"]
@@ -120,6 +161,16 @@ def render(ours_data: dict[str, Any], published: dict[str, Any], command: str) -
         f"(commit {published['commit'][:7]}). *d*: ours minus the published mean, in published standard "
         "deviations (ddof 1).",
         "",
+    ]
+    if cleanrl is not None:
+        lines += [
+            f"CleanRL: `ppo_procgen.py` of vwxyzjn/cleanrl (commit {cleanrl['commit'][:7]}) with its training "
+            f"levels set to 200, seed {cleanrl['seed']}, on this machine: {cleanrl['timesteps'][-1]:,d} steps "
+            f"so far ({cleanrl['episodes']:,d} episodes); its train return is computed the same way from the "
+            "episodes it logs.",
+            "",
+        ]
+    lines += [
         "**At our evaluation points.** Train return = mean of the last 100 training episodes (the same "
         "definition on both sides); train-level and test evaluations are ours only (the published test "
         "return is the test worker's running return on the full level distribution).",
@@ -186,9 +237,12 @@ def render(ours_data: dict[str, Any], published: dict[str, Any], command: str) -
                 f"{pub_entropy:.2f}",
             ]
         )
-    lines += harness.md_table(
-        ["steps", "train return (ours)", "published train", "d", "entropy (ours)", "published entropy"], rows, "rrrrrr"
-    )
+        if cleanrl is not None:
+            rows[-1] += cleanrl_cells(cleanrl, steps, per_run)
+    header = ["steps", "train return (ours)", "published train", "d", "entropy (ours)", "published entropy"]
+    if cleanrl is not None:
+        header += ["CleanRL train return", "d (CleanRL)", "entropy (CleanRL)"]
+    lines += harness.md_table(header, rows, "r" * len(header))
     lines += [""]
     if VERDICT_STEP in running:
         values = published_at(published, "train", "ep_return_mean100", VERDICT_STEP)
@@ -204,7 +258,9 @@ def render(ours_data: dict[str, Any], published: dict[str, Any], command: str) -
     return "\n".join(lines)
 
 
-def plot(ours_data: dict[str, Any], published: dict[str, Any], path: Path) -> Path:
+def plot(
+    ours_data: dict[str, Any], published: dict[str, Any], path: Path, cleanrl: dict[str, Any] | None = None
+) -> Path:
     import matplotlib.pyplot as plt
 
     record, _ = our_run(ours_data)
@@ -248,6 +304,10 @@ def plot(ours_data: dict[str, Any], published: dict[str, Any], path: Path) -> Pa
         color="C0",
         label="ours",
     )
+    if cleanrl is not None:
+        steps = np.asarray(cleanrl["timesteps"]) / 1e6
+        axes[0].plot(steps, cleanrl["ep_return_mean100"], color="C1", label="CleanRL ppo_procgen.py")
+        axes[2].plot(steps, cleanrl["entropy"], color="C1", label="CleanRL ppo_procgen.py")
     for axis in axes:
         axis.set_xlim(0, end / 1e6)
         axis.legend()
@@ -266,15 +326,34 @@ def main() -> None:
         metavar="CHECKOUT",
         help=f"re-extract {PUBLISHED.name} from a checkout of openai/train-procgen first",
     )
+    parser.add_argument(
+        "--cleanrl",
+        type=Path,
+        metavar="RUN_DIR",
+        help=f"read a CleanRL ppo_procgen.py run (its runs/<name> TensorBoard folder, see "
+        f"benchmarks/cleanrl_anchor.sh) into {CLEANRL.name} first",
+    )
     args = parser.parse_args()
     if args.extract is not None:
         harness.write_json(PUBLISHED, extract(args.extract), indent=None)
         print(f"wrote {PUBLISHED}")
+    if args.cleanrl is not None:
+        seed = int(args.cleanrl.name.split("__")[2])  # CleanRL names runs <env>__<script>__<seed>__<time>
+        curve = cleanrl_curve(args.cleanrl)
+        if not curve["timesteps"]:
+            raise SystemExit(
+                f"{args.cleanrl}: no update logged at a multiple of 16,384 steps (64 environments x 256 steps) yet"
+            )
+        commit_file = args.cleanrl.parent.parent / "COMMIT"  # written by cleanrl_anchor.sh
+        commit = commit_file.read_text().strip() if commit_file.exists() else "unknown"
+        harness.write_json(CLEANRL, {"commit": commit, "seed": seed, "run": args.cleanrl.name, **curve})
+        print(f"wrote {CLEANRL}")
     ours, published = harness.read_json(OURS), harness.read_json(PUBLISHED)
+    cleanrl = harness.read_json(CLEANRL, default=None)
     harness.write_report(
         OUT.with_suffix(".md"),
-        render(ours, published, harness.command_line()),
-        lambda: plot(ours, published, OUT.with_suffix(".png")),
+        render(ours, published, harness.command_line(), cleanrl),
+        lambda: plot(ours, published, OUT.with_suffix(".png"), cleanrl),
     )
 
 

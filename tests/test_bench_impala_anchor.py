@@ -99,3 +99,39 @@ def test_plot(tmp_path: Path, last: int) -> None:
     pytest.importorskip("matplotlib")
     path = anchor.plot(ours(last, 0.0), {"runs": published_runs()}, tmp_path / "anchor.png")
     assert path.stat().st_size > 10_000
+
+
+def test_cleanrl_curve_and_columns(tmp_path: Path) -> None:
+    """CleanRL's logged episodes become the last-100 running return at each rollout end; its columns in the table."""
+    tensorboard = pytest.importorskip("torch.utils.tensorboard")
+    writer = tensorboard.SummaryWriter(str(tmp_path))
+    returns = []
+    for rollout in range(1, 5):  # rollouts of 1,000 steps, 60 episodes each, returns 0, 1, 2, ...
+        for episode in range(60):
+            writer.add_scalar("charts/episodic_return", len(returns), rollout * 1000 - 60 + episode)
+            returns.append(len(returns))
+        writer.add_scalar("losses/entropy", 2.0 - rollout / 10, rollout * 1000)
+    writer.add_scalar("losses/entropy", 1.0, 4500)  # not a rollout end: left out
+    writer.close()
+    curve = anchor.cleanrl_curve(tmp_path, rollout=1000)
+    assert curve["timesteps"] == [1000, 2000, 3000, 4000]
+    # after rollout k, 60k episodes numbered 0 ... 60k-1 have ended: the mean of the last min(100, 60k) of them
+    expected = [sum(range(max(0, 60 * k - 100), 60 * k)) / min(100, 60 * k) for k in range(1, 5)]
+    assert curve["ep_return_mean100"] == pytest.approx(expected)
+    assert curve["entropy"] == pytest.approx([1.9, 1.8, 1.7, 1.6])
+    assert curve["episodes"] == 240
+
+    # CleanRL at 1 std above the published mean on the first two windows, absent from the others
+    cleanrl = {
+        "commit": "fedcba9876",
+        "seed": 0,
+        "episodes": 999,
+        "timesteps": STEPS[:8],
+        "ep_return_mean100": [k / 10 + 2 for k in range(1, 9)],
+        "entropy": [2.25] * 8,
+    }
+    text = anchor.render(ours(311_296, 0.0), {"commit": "0123456789", "runs": published_runs()}, "cmd", cleanrl)
+    assert "CleanRL: `ppo_procgen.py` of vwxyzjn/cleanrl (commit fedcba9)" in text
+    assert "| 16,384 to 65,536 | 1.25 | 1.25 ± 1.00 (0.25 to 2.25) | +0.0 | 2.50 | 2.10 | 2.25 | +1.0 | 2.25 |" in text
+    late_window = text.split("| 147,456 to 196,608 |")[1].split("\n")[0]
+    assert late_window.endswith("| 2.50 | 2.10 |  |  |  |")  # CleanRL has not reached it
