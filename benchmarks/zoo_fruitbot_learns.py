@@ -26,7 +26,7 @@ their own row; write them to their own ``--out``.
     python benchmarks/zoo_fruitbot_learns.py --algos ppo maxent_ppo --seeds 0 1
     python benchmarks/zoo_fruitbot_learns.py --random-only   # only the random policy's return
     python benchmarks/zoo_fruitbot_learns.py --algos soft_dqn --seeds 0 --hyperparams temperature:0.1 \
-        --out benchmarks/results/zoo_fruitbot_soft_dqn_temperature.json
+        --out benchmarks/results/zoo_fruitbot_soft_dqn_sweep.json
 """
 
 from __future__ import annotations
