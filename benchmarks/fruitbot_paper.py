@@ -183,7 +183,13 @@ def agent_order(agent: str) -> tuple[int, float]:
     return list(AGENT_KINDS).index(kind), float(coef_text)
 
 
-POLICIES = {"cnn": "CnnPolicy", "impala": ImpalaCnnPolicy}
+# --policy: (policy, policy_kwargs). impala_glorot: the Procgen paper's layer initialisation (TensorFlow's
+# Glorot-uniform in openai/baselines' build_impala_cnn) instead of SB3's orthogonal gain sqrt(2) on every layer.
+POLICIES: dict[str, tuple[Any, dict[str, Any]]] = {
+    "cnn": ("CnnPolicy", {}),
+    "impala": (ImpalaCnnPolicy, {}),
+    "impala_glorot": (ImpalaCnnPolicy, {"features_extractor_kwargs": {"weight_init": "glorot_uniform"}}),
+}
 EVAL_POLICY = "stochastic (deterministic=False: actions sampled from the policy, as the paper's agents act)"
 PINNED_ENTROPY = 2.69  # final entropy above this: the policy stayed (almost) uniform over the 15 actions
 ENTROPY_STRIDE = 4  # the entropy callback reads every 4th step of the rollout (all environments)
@@ -385,7 +391,10 @@ class PaperCallback(BaseCallback):
 def make_model(agent: str, policy: str, env: VecEnv, seed: int, hyperparams: dict[str, Any], device: str) -> PPO:
     spec = agent_spec(agent)
     algo = MaxEntPPO if spec["algo"] == "MaxEntPPO" else PPO
-    return algo(POLICIES[policy], env, seed=seed, verbose=0, device=device, **hyperparams, **spec["kwargs"])
+    policy_class, policy_kwargs = POLICIES[policy]
+    if policy_kwargs:
+        hyperparams = {**hyperparams, "policy_kwargs": {**hyperparams.get("policy_kwargs", {}), **policy_kwargs}}
+    return algo(policy_class, env, seed=seed, verbose=0, device=device, **hyperparams, **spec["kwargs"])
 
 
 def evaluate_returns(model: PPO, env: VecEnv, episodes: int, seed: int) -> tuple[float, float, float]:
@@ -404,6 +413,7 @@ def network_description(model: PPO, policy: str) -> dict[str, Any]:
         "policy_class": type(model.policy).__name__,
         "features_extractor": type(extractor).__name__,
         "features_dim": int(extractor.features_dim),
+        "weight_init": getattr(extractor, "weight_init", None),  # ImpalaCnn's own initialisation, if any
         "net_arch": str(model.policy.net_arch),
         "parameters": int(sum(p.numel() for p in model.policy.parameters())),
     }
@@ -946,7 +956,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--policy",
         choices=list(POLICIES),
         default=None,
-        help="cnn: SB3's NatureCNN CnnPolicy; impala: ImpalaCnnPolicy (the paper's; default, cnn with --quick)",
+        help="cnn: SB3's NatureCNN CnnPolicy; impala: ImpalaCnnPolicy (the paper's; default, cnn with --quick); "
+        "impala_glorot: ImpalaCnnPolicy with the Procgen paper's Glorot-uniform layers instead of SB3's orthogonal "
+        "init",
     )
     parser.add_argument("--eval-every", type=int, default=None, help="steps between evaluations (default 100,000)")
     parser.add_argument(

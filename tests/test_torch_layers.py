@@ -132,6 +132,57 @@ def test_bad_spaces() -> None:
         ImpalaCnn(CHW, channels=())
 
 
+def glorot_bound(layer: nn.Module) -> float:
+    """Glorot-uniform limit sqrt(6 / (fan_in + fan_out)), fans counted by hand (3x3 kernels for convolutions)."""
+    if isinstance(layer, nn.Conv2d):
+        fan_in, fan_out = 9 * layer.in_channels, 9 * layer.out_channels
+    else:
+        fan_in, fan_out = layer.in_features, layer.out_features
+    return float(np.sqrt(6.0 / (fan_in + fan_out)))
+
+
+def impala_layers(extractor: ImpalaCnn) -> list[nn.Module]:
+    return [m for m in extractor.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def test_glorot_uniform_weight_init() -> None:
+    th.manual_seed(0)
+    extractor = ImpalaCnn(CHW, weight_init="glorot_uniform")
+    layers = impala_layers(extractor)
+    assert len(layers) == 3 * 5 + 1
+    for layer in layers:
+        bound = glorot_bound(layer)
+        weight = layer.weight.detach()
+        assert weight.abs().max() <= bound
+        # uniform on [-bound, bound]: std bound / sqrt(3) (the smallest layer has 27 x 16 weights)
+        assert abs(weight.std().item() / (bound / np.sqrt(3)) - 1) < 0.1
+        assert th.count_nonzero(layer.bias) == 0
+
+    # ImpalaCnnPolicy's ortho_init (on by default) overwrites every layer with SB3's orthogonal gain sqrt(2),
+    # except an extractor's own weight_init, which it applies again; the heads keep SB3's gains.
+    for share in (True, False):
+        th.manual_seed(0)
+        kwargs = dict(features_extractor_kwargs=dict(weight_init="glorot_uniform"), share_features_extractor=share)
+        policy = ImpalaCnnPolicy(CHW, spaces.Discrete(15), lambda _: 5e-4, **kwargs)
+        for extractor in {policy.pi_features_extractor, policy.vf_features_extractor}:
+            for layer in impala_layers(extractor):
+                assert layer.weight.abs().max() <= glorot_bound(layer)
+                assert th.count_nonzero(layer.bias) == 0
+        action_weight = policy.action_net.weight.detach()  # orthogonal rows, gain 0.01
+        th.testing.assert_close(action_weight @ action_weight.T, 1e-4 * th.eye(15), atol=1e-9, rtol=0)
+
+    # without weight_init, SB3's orthogonal init: the first convolution (27 inputs, 16 outputs) has weights of
+    # std sqrt(2/27) = 0.27, far outside the Glorot bound 0.19
+    default = ImpalaCnnPolicy(CHW, spaces.Discrete(15), lambda _: 5e-4)
+    first = default.features_extractor.stacks[0].conv
+    assert first.weight.abs().max() > glorot_bound(first)
+    flat = first.weight.detach().reshape(16, -1)
+    th.testing.assert_close(flat @ flat.T, 2.0 * th.eye(16), atol=1e-5, rtol=0)
+
+    with pytest.raises(ValueError, match="weight_init must be one of"):
+        ImpalaCnn(CHW, weight_init="xavier")
+
+
 def test_policy_defaults_and_saved_arguments() -> None:
     policy = ImpalaCnnPolicy(CHW, spaces.Discrete(15), lambda _: 5e-4)
     assert isinstance(policy.features_extractor, ImpalaCnn)
@@ -148,9 +199,11 @@ def test_policy_defaults_and_saved_arguments() -> None:
     assert not raw.normalize_images
 
 
-def test_save_load_predictions(tmp_path) -> None:
+@pytest.mark.parametrize("weight_init", [None, "glorot_uniform"])
+def test_save_load_predictions(tmp_path, weight_init: str | None) -> None:
     env = VecTransposeImage(DummyVecEnv([lambda: FakeImageEnv(screen_height=64, screen_width=64, n_channels=3)]))
-    model = MaxEntPPO(ImpalaCnnPolicy, env, n_steps=8, batch_size=8, seed=0, device="cpu")
+    policy_kwargs = dict(features_extractor_kwargs=dict(weight_init=weight_init))
+    model = MaxEntPPO(ImpalaCnnPolicy, env, n_steps=8, batch_size=8, seed=0, device="cpu", policy_kwargs=policy_kwargs)
     obs = env.reset()
     actions, _ = model.predict(obs, deterministic=True)
     values = model.policy.predict_values(model.policy.obs_to_tensor(obs)[0])
@@ -158,6 +211,7 @@ def test_save_load_predictions(tmp_path) -> None:
     loaded = MaxEntPPO.load(tmp_path / "model.zip", device="cpu")
     assert isinstance(loaded.policy, ImpalaCnnPolicy)
     assert loaded.policy.features_extractor.normalize_input
+    assert loaded.policy.features_extractor.weight_init == weight_init
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], actions)
     th.testing.assert_close(loaded.policy.predict_values(loaded.policy.obs_to_tensor(obs)[0]), values)
 

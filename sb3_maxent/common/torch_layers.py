@@ -31,6 +31,8 @@ from stable_baselines3.dqn.policies import DQNPolicy
 from torch import nn
 from torch.nn import functional as F
 
+WEIGHT_INITS = (None, "glorot_uniform")
+
 __all__ = ["ImpalaCnn", "ImpalaCnnPolicy", "ImpalaCnnQPolicy", "ImpalaResidualBlock", "ImpalaStack"]
 
 
@@ -97,6 +99,12 @@ class ImpalaCnn(BaseFeaturesExtractor):
     :param normalize_input: Divide the input by 255 inside the network, in the same pass as the layout
         change. Leave False when SB3's preprocessing already divides (``normalize_images=True`` on a
         standard SB3 policy); :class:`ImpalaCnnPolicy` sets it and turns SB3's division off.
+    :param weight_init: Initialisation of the convolutions and the linear layer. ``None`` (default): left to
+        the policy, i.e. SB3's orthogonal initialisation with gain sqrt(2) on every layer when the policy has
+        ``ortho_init=True`` (SB3's on-policy default), PyTorch's defaults otherwise. ``"glorot_uniform"``:
+        Glorot-uniform weights and zero biases, the TensorFlow defaults that openai/baselines'
+        ``build_impala_cnn`` (the Procgen paper's network) keeps; :class:`ImpalaCnnPolicy` applies it again
+        after SB3's orthogonal initialisation, so it holds with ``ortho_init=True`` (the heads keep theirs).
     """
 
     def __init__(
@@ -106,6 +114,7 @@ class ImpalaCnn(BaseFeaturesExtractor):
         channels: Sequence[int] = (16, 32, 32),
         normalized_image: bool = False,
         normalize_input: bool = False,
+        weight_init: str | None = None,
     ) -> None:
         if not isinstance(observation_space, spaces.Box) or len(observation_space.shape) != 3:
             raise ValueError(
@@ -123,7 +132,13 @@ class ImpalaCnn(BaseFeaturesExtractor):
             raise ValueError(f"channels must be a non-empty sequence of positive integers, got {channels}")
         if features_dim <= 0:
             raise ValueError(f"features_dim must be positive, got {features_dim}")
+        if weight_init not in WEIGHT_INITS:
+            raise ValueError(
+                f"weight_init must be one of {WEIGHT_INITS}, got {weight_init!r}: None leaves the layers to the "
+                "policy's initialisation (SB3's ortho_init), 'glorot_uniform' is openai/baselines' IMPALA CNN."
+            )
         super().__init__(observation_space, features_dim)
+        self.weight_init = weight_init
 
         self.channels_first = is_image_space_channels_first(observation_space)
         if self.channels_first:
@@ -142,6 +157,17 @@ class ImpalaCnn(BaseFeaturesExtractor):
         self.stacks = nn.Sequential(*stacks)
         self.n_flatten = in_channels * height * width
         self.linear = nn.Linear(self.n_flatten, features_dim)
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """Apply ``weight_init`` to every convolution and linear layer (nothing when it is ``None``)."""
+        if self.weight_init is None:
+            return
+        for module in self.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
 
     def _to_network_input(self, observations: th.Tensor) -> th.Tensor:
         """NCHW-shaped float tensor in the channels_last layout, divided by 255 if ``normalize_input``."""
@@ -261,6 +287,18 @@ class ImpalaCnnPolicy(ActorCriticPolicy):
             optimizer_class=optimizer_class,
             optimizer_kwargs=optimizer_kwargs,
         )
+
+    def _build(self, lr_schedule: Schedule) -> None:
+        super()._build(lr_schedule)
+        # SB3's ortho_init (in super()._build) has overwritten the extractors' layers: an ImpalaCnn with a
+        # weight_init of its own gets it back (the heads keep SB3's gains 0.01 and 1).
+        if self.ortho_init:
+            extractors = {
+                id(e): e for e in (self.features_extractor, self.pi_features_extractor, self.vf_features_extractor)
+            }
+            for extractor in extractors.values():
+                if isinstance(extractor, ImpalaCnn):
+                    extractor.init_weights()
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
