@@ -202,7 +202,12 @@ def write_results(out: Path, data: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--algos", nargs="+", default=["ppo", "maxent_ppo", "soft_dqn"])
+    parser.add_argument(
+        "--algos",
+        nargs="+",
+        default=["ppo", "maxent_ppo", "soft_dqn", "dqn", "discrete_sac"],
+        help="algorithms (default: every one with a FruitBot-v0 entry in zoo_configs/)",
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     parser.add_argument("--budget", type=int, default=BUDGET)
     parser.add_argument("--random-episodes", type=int, default=2000)
