@@ -573,21 +573,20 @@ def run_one(
         """Raised after ``--stop-after-checkpoints`` checkpoints (a simulated interruption)."""
 
     def on_save() -> None:
+        """At an evaluation point or a ``--checkpoint-every`` point: the curves so far into ``--out``
+        (``in_progress``) and, before the end, a resume checkpoint."""
         nonlocal saved
+        record.update(
+            train_curve=callback.train_curve, entropy_curve=callback.entropy_curve, checkpoints=callback.checkpoints
+        )
+        save_partial(record)
         if model.num_timesteps < settings["timesteps"]:  # the final checkpoint is the finished record
             save_checkpoint(folder, model, env, monitor, record, callback)
             saved += 1
             if args.stop_after_checkpoints is not None and saved >= args.stop_after_checkpoints:
                 raise Stop
 
-    def on_checkpoint() -> None:
-        record.update(
-            train_curve=callback.train_curve, entropy_curve=callback.entropy_curve, checkpoints=callback.checkpoints
-        )
-        save_partial(record)
-        on_save()
-
-    callback = PaperCallback(settings["eval_every"], evaluate, on_checkpoint, args.checkpoint_every, on_save)
+    callback = PaperCallback(settings["eval_every"], evaluate, on_save, args.checkpoint_every, on_save)
     if state is not None:
         callback.restore(state["callback"])
         rng = state["rng"]  # last: loading the model drew from the torch generator (initial weights)

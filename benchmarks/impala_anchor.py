@@ -30,6 +30,9 @@ published standard deviations separate the two, and the range of the three runs.
     python benchmarks/impala_anchor.py                 # tables and figure from the two JSON files
     git clone https://github.com/openai/train-procgen /tmp/train-procgen
     python benchmarks/impala_anchor.py --extract /tmp/train-procgen   # re-extract the published curves
+    # the Glorot-init run (fruitbot_paper.py --policy impala_glorot) with the default-init anchor beside it
+    python benchmarks/impala_anchor.py --ours benchmarks/results/fruitbot_impala_glorot_anchor.json \\
+        --beside benchmarks/results/fruitbot_impala_anchor.json
 """
 
 from __future__ import annotations
@@ -133,21 +136,42 @@ def spread(ours: float, values: list[float]) -> tuple[str, float]:
     return f"{mean:.2f} ± {std:.2f} ({min(values):.2f} to {max(values):.2f})", (ours - mean) / std
 
 
-def cleanrl_cells(cleanrl: dict[str, Any], steps: list[int], published_runs: list[float]) -> list[str]:
-    """CleanRL's window mean, its distance from the published runs' window means and its entropy."""
-    index = {step: position for position, step in enumerate(cleanrl["timesteps"])}
+def curve_of(data: dict[str, Any]) -> dict[str, Any]:
+    """A ``fruitbot_paper.py`` run as a curve beside ours: the train return and entropy after every rollout."""
+    record, _ = our_run(data)
+    entropy = dict(zip(record["entropy_curve"]["timesteps"], record["entropy_curve"]["entropy"], strict=True))
+    steps = [step for step in record["train_curve"]["timesteps"] if step in entropy]
+    returns = dict(zip(record["train_curve"]["timesteps"], record["train_curve"]["ep_return_mean100"], strict=True))
+    return {
+        "timesteps": steps,
+        "ep_return_mean100": [returns[step] for step in steps],
+        "entropy": [entropy[step] for step in steps],
+    }
+
+
+def beside_cells(curve: dict[str, Any], steps: list[int], published_runs: list[float]) -> list[str]:
+    """Another run's window mean, its distance from the published runs' window means and its entropy."""
+    index = {step: position for position, step in enumerate(curve["timesteps"])}
     if not all(step in index for step in steps):
         return ["", "", ""]
-    mean = float(np.mean([cleanrl["ep_return_mean100"][index[step]] for step in steps]))
+    mean = float(np.mean([curve["ep_return_mean100"][index[step]] for step in steps]))
     _, d = spread(mean, [float(value) for value in published_runs])
-    entropy = float(np.mean([cleanrl["entropy"][index[step]] for step in steps]))
+    entropy = float(np.mean([curve["entropy"][index[step]] for step in steps]))
     return [f"{mean:.2f}", f"{d:+.1f}", f"{entropy:.2f}"]
 
 
 def render(
-    ours_data: dict[str, Any], published: dict[str, Any], command: str, cleanrl: dict[str, Any] | None = None
+    ours_data: dict[str, Any],
+    published: dict[str, Any],
+    command: str,
+    cleanrl: dict[str, Any] | None = None,
+    beside: dict[str, dict[str, Any]] | None = None,
 ) -> str:
-    """The markdown report; ``cleanrl`` (see :func:`cleanrl_curve`) adds CleanRL's columns to the window table."""
+    """The markdown report; ``cleanrl`` (see :func:`cleanrl_curve`) adds CleanRL's columns to the window table,
+    and each entry of ``beside`` (label: :func:`curve_of` another run) its own columns."""
+    others = dict(beside or {})
+    if cleanrl is not None:
+        others["CleanRL"] = cleanrl
     record, finished = our_run(ours_data)
     train = record["train_curve"]
     entropy = record["entropy_curve"]
@@ -156,6 +180,8 @@ def render(
     last = max(running)
     status = "finished" if finished else f"in progress: {last:,d} of {ours_data['settings']['timesteps']:,d} steps"
     lines = harness.command_block(command)
+    if "title" in ours_data:
+        lines += [f"Ours: {ours_data['title']} (network: `{ours_data['settings']['policy']}`).", ""]
     lines += [
         f"Ours: one seed (seed {record['seed']}), {status}. Published: three runs of openai/train-procgen "
         f"(commit {published['commit'][:7]}). *d*: ours minus the published mean, in published standard "
@@ -170,6 +196,8 @@ def render(
             "episodes it logs.",
             "",
         ]
+    for label in beside or {}:
+        lines += [f"{label}: another run of `fruitbot_paper.py` (same settings, see its JSON), beside ours.", ""]
     lines += [
         "**At our evaluation points.** Train return = mean of the last 100 training episodes (the same "
         "definition on both sides); train-level and test evaluations are ours only (the published test "
@@ -237,11 +265,11 @@ def render(
                 f"{pub_entropy:.2f}",
             ]
         )
-        if cleanrl is not None:
-            rows[-1] += cleanrl_cells(cleanrl, steps, per_run)
+        for curve in others.values():
+            rows[-1] += beside_cells(curve, steps, per_run)
     header = ["steps", "train return (ours)", "published train", "d", "entropy (ours)", "published entropy"]
-    if cleanrl is not None:
-        header += ["CleanRL train return", "d (CleanRL)", "entropy (CleanRL)"]
+    for label in others:
+        header += [f"{label} train return", f"d ({label})", f"entropy ({label})"]
     lines += harness.md_table(header, rows, "r" * len(header))
     lines += [""]
     if VERDICT_STEP in running:
@@ -259,9 +287,17 @@ def render(
 
 
 def plot(
-    ours_data: dict[str, Any], published: dict[str, Any], path: Path, cleanrl: dict[str, Any] | None = None
+    ours_data: dict[str, Any],
+    published: dict[str, Any],
+    path: Path,
+    cleanrl: dict[str, Any] | None = None,
+    beside: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
     import matplotlib.pyplot as plt
+
+    others = dict(beside or {})
+    if cleanrl is not None:
+        others["CleanRL ppo_procgen.py"] = cleanrl
 
     record, _ = our_run(ours_data)
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
@@ -304,14 +340,17 @@ def plot(
         color="C0",
         label="ours",
     )
-    if cleanrl is not None:
-        steps = np.asarray(cleanrl["timesteps"]) / 1e6
-        axes[0].plot(steps, cleanrl["ep_return_mean100"], color="C1", label="CleanRL ppo_procgen.py")
-        axes[2].plot(steps, cleanrl["entropy"], color="C1", label="CleanRL ppo_procgen.py")
+    for color, (label, curve) in enumerate(others.items(), start=1):
+        steps = np.asarray(curve["timesteps"]) / 1e6
+        axes[0].plot(steps, curve["ep_return_mean100"], color=f"C{color}", label=label)
+        axes[2].plot(steps, curve["entropy"], color=f"C{color}", label=label)
     for axis in axes:
         axis.set_xlim(0, end / 1e6)
         axis.legend()
-    fig.suptitle("FruitBot easy, 200 levels, PPO ent_coef 0.01, IMPALA CNN: ours against the Procgen paper's runs")
+    policy = ours_data.get("settings", {}).get("policy", "impala")
+    fig.suptitle(
+        f"FruitBot easy, 200 levels, PPO ent_coef 0.01, IMPALA CNN: ours ({policy}) against the Procgen paper's runs"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -333,7 +372,31 @@ def main() -> None:
         help=f"read a CleanRL ppo_procgen.py run (its runs/<name> TensorBoard folder, see "
         f"benchmarks/cleanrl_anchor.sh) into {CLEANRL.name} first",
     )
+    parser.add_argument(
+        "--ours",
+        type=Path,
+        default=OURS,
+        metavar="JSON",
+        help=f"the run of fruitbot_paper.py to compare (default {OURS.name}; for instance the Glorot-init run, "
+        "fruitbot_impala_glorot_anchor.json)",
+    )
+    parser.add_argument(
+        "--beside",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="JSON",
+        help="other fruitbot_paper.py runs with the same settings, as columns of the window table (labelled by "
+        "their --policy)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="STEM",
+        help=f"report path without suffix (default {OUT.name} for the default --ours, <ours>_vs_published otherwise)",
+    )
     args = parser.parse_args()
+    out = args.out or (OUT if args.ours == OURS else args.ours.with_name(f"{args.ours.stem}_vs_published"))
     if args.extract is not None:
         harness.write_json(PUBLISHED, extract(args.extract), indent=None)
         print(f"wrote {PUBLISHED}")
@@ -348,12 +411,16 @@ def main() -> None:
         commit = commit_file.read_text().strip() if commit_file.exists() else "unknown"
         harness.write_json(CLEANRL, {"commit": commit, "seed": seed, "run": args.cleanrl.name, **curve})
         print(f"wrote {CLEANRL}")
-    ours, published = harness.read_json(OURS), harness.read_json(PUBLISHED)
+    ours, published = harness.read_json(args.ours), harness.read_json(PUBLISHED)
     cleanrl = harness.read_json(CLEANRL, default=None)
+    beside = {}
+    for path in args.beside:
+        data = harness.read_json(path)
+        beside[f"ours, {data['settings']['policy']}"] = curve_of(data)
     harness.write_report(
-        OUT.with_suffix(".md"),
-        render(ours, published, harness.command_line(), cleanrl),
-        lambda: plot(ours, published, OUT.with_suffix(".png"), cleanrl),
+        out.with_suffix(".md"),
+        render(ours, published, harness.command_line(), cleanrl, beside),
+        lambda: plot(ours, published, out.with_suffix(".png"), cleanrl, beside),
     )
 
 

@@ -5,6 +5,7 @@ match a computation done here by hand on made-up curves."""
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -135,3 +136,36 @@ def test_cleanrl_curve_and_columns(tmp_path: Path) -> None:
     assert "| 16,384 to 65,536 | 1.25 | 1.25 ± 1.00 (0.25 to 2.25) | +0.0 | 2.50 | 2.10 | 2.25 | +1.0 | 2.25 |" in text
     late_window = text.split("| 147,456 to 196,608 |")[1].split("\n")[0]
     assert late_window.endswith("| 2.50 | 2.10 |  |  |  |")  # CleanRL has not reached it
+
+
+def test_runs_beside_ours_and_the_ours_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--ours compares another run (the Glorot-init one) into <ours>_vs_published; --beside adds a run's columns."""
+    glorot = ours(311_296, 1.0)
+    glorot["settings"]["policy"] = "impala_glorot"
+    glorot["title"] = "Glorot anchor"
+    default = ours(311_296, -2.0)
+    default["settings"]["policy"] = "impala"
+    curve = anchor.curve_of(default)
+    assert curve["timesteps"] == STEPS[:19]
+    assert curve["ep_return_mean100"] == pytest.approx([k / 10 - 1 for k in range(1, 20)])
+    assert curve["entropy"] == [2.5] * 19
+
+    published = {"commit": "0123456789", "runs": published_runs()}
+    text = anchor.render(glorot, published, "cmd", beside={"ours, impala": curve})
+    assert "Ours: Glorot anchor (network: `impala_glorot`)." in text
+    assert "| ours, impala train return | d (ours, impala) | entropy (ours, impala) |" in text
+    # first window: Glorot 0.25 + 1 + 1 = 2.25 (+1.0); the default-init run -0.75 (-2.0)
+    assert "| 16,384 to 65,536 | 2.25 | 1.25 ± 1.00 (0.25 to 2.25) | +1.0 | 2.50 | 2.10 | -0.75 | -2.0 | 2.50 |" in text
+
+    for name, data in (("glorot.json", glorot), ("default.json", default), ("published.json", published)):
+        (tmp_path / name).write_text(json.dumps(data))
+    monkeypatch.setattr(anchor, "PUBLISHED", tmp_path / "published.json")
+    monkeypatch.setattr(anchor, "CLEANRL", tmp_path / "no_cleanrl.json")
+    argv = ["impala_anchor.py", "--ours", str(tmp_path / "glorot.json"), "--beside", str(tmp_path / "default.json")]
+    monkeypatch.setattr(sys, "argv", argv)
+    pytest.importorskip("matplotlib")
+    anchor.main()
+    report = (tmp_path / "glorot_vs_published.md").read_text()
+    assert "| 16,384 to 65,536 | 2.25 |" in report
+    assert "d (ours, impala)" in report
+    assert (tmp_path / "glorot_vs_published.png").stat().st_size > 10_000

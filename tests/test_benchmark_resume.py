@@ -89,6 +89,7 @@ def test_checkpoints_between_evaluations(tmp_path: Path) -> None:
     cut_json = cut.with_name("cut_quick.json")
     (record,) = json.loads(cut_json.read_text())["in_progress"].values()
     assert [point["timesteps"] for point in record["checkpoints"]] == [0]
+    assert record["train_curve"]["timesteps"] == [512]  # the curves reach the checkpoint between evaluations
     folder = tmp_path / "checkpoints" / "cut_quick" / f"{agent.replace(':', '_')}_500levels_seed0"
     assert (folder / "LATEST").read_text() == "t0000000512"
 
