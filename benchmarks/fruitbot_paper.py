@@ -37,7 +37,10 @@ Commands:
     python benchmarks/fruitbot_paper.py --quick
     # a CPU-budget run, one process per seed sharing one JSON (1 thread each)
     python benchmarks/fruitbot_paper.py --policy cnn --timesteps 300000 --seeds 0 \\
-        --agents ppo_ent maxent_one_step ppo_noent --resume
+        --agents ppo:0.01 maxent_one_step:0.03 ppo:0 --resume
+    # a test of one difference from the Procgen paper's set-up, in its own JSON
+    python benchmarks/fruitbot_paper.py --policy impala --num-levels 200 --seeds 0 --agents ppo:0.01 \\
+        --timesteps 999424 --hyperparams vf_coef:0.25 --out benchmarks/results/fruitbot_impala_vf025_anchor.json
     # the paper's budget (2M steps, IMPALA CNN, four level counts)
     python benchmarks/fruitbot_paper.py --timesteps 2000000 --num-levels 50 100 250 500 --seeds 0 1 2
     # re-draw the PNG and the markdown from the JSON only
@@ -47,10 +50,12 @@ Commands:
 from __future__ import annotations
 
 import argparse
+import ast
 import contextlib
 import copy
 import fcntl
 import hashlib
+import inspect
 import math
 import os
 import pickle
@@ -175,6 +180,34 @@ def agent_spec(agent: str) -> dict[str, Any]:
         kwargs={**spec["kwargs"], spec["coef"]: coef},
         label=spec["label"].format(coef=f"{coef:g}"),
     )
+
+
+def apply_overrides(hyperparams: dict[str, Any], items: list[str]) -> dict[str, Any]:
+    """
+    ``hyperparams`` with ``--hyperparams KEY:VALUE`` items applied: a key is a constructor argument of SB3's
+    ``PPO`` (``vf_coef:0.25``, ``policy_kwargs:"{'optimizer_kwargs': {'eps': 1e-5}}"``), the value a Python
+    literal. A test of one difference from the Procgen paper's set-up, not one of its agents.
+
+    :raise ValueError: an item without ``:``, an unknown key, a value that is not a literal
+    """
+    allowed = set(inspect.signature(PPO.__init__).parameters) - {"self", "policy", "env", "seed", "device", "verbose"}
+    result = copy.deepcopy(hyperparams)
+    for item in items:
+        key, sep, text = item.partition(":")
+        if not sep or not key or not text:
+            raise ValueError(f"--hyperparams {item!r}: expected KEY:VALUE, e.g. vf_coef:0.25")
+        if key not in allowed:
+            raise ValueError(
+                f"--hyperparams {item!r}: {key!r} is not an argument of PPO; use one of {', '.join(sorted(allowed))}"
+            )
+        try:
+            result[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError) as error:
+            raise ValueError(
+                f"--hyperparams {item!r}: the value must be a Python literal (a number, a string in quotes, a dict): "
+                f"{error}"
+            ) from None
+    return result
 
 
 def agent_order(agent: str) -> tuple[int, float]:
@@ -760,6 +793,19 @@ def render_markdown(data: dict[str, Any], out: Path) -> str:
         f"Machine: {env['machine']}, torch {env['torch']} ({settings.get('threads', env['torch_threads'])} thread(s) "
         f"per process), SB3 {env['stable_baselines3']}, sb3-maxent {env['sb3_maxent']}.",
         "",
+    ]
+    changed = settings.get("overrides", {})
+    if changed:
+        lines += [
+            "**Changed from the Procgen paper's PPO settings as this script sets them** (`--hyperparams`): "
+            + ", ".join(
+                f"`{key}` {value!r} (default here: {PPO_HYPERPARAMS.get(key, 'the SB3 default')!r})"
+                for key, value in changed.items()
+            )
+            + ".",
+            "",
+        ]
+    lines += [
         f"Returns are raw FruitBot rewards. *Train return*: mean of the last 100 training episodes "
         f"(VecMonitor) at the end of training. *Test return* / *train-level return*: {settings['eval_episodes']} "
         f"episodes on the unseen test levels / on the training levels with the trained policy, "
@@ -959,6 +1005,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "impala_glorot: ImpalaCnnPolicy with the Procgen paper's Glorot-uniform layers instead of SB3's orthogonal "
         "init",
     )
+    parser.add_argument(
+        "--hyperparams",
+        nargs="+",
+        default=[],
+        metavar="KEY:VALUE",
+        help="change the Procgen paper's PPO settings for a test of one difference (e.g. vf_coef:0.25): recorded in "
+        "the JSON's settings, so a run with other values needs its own --out",
+    )
     parser.add_argument("--eval-every", type=int, default=None, help="steps between evaluations (default 100,000)")
     parser.add_argument(
         "--eval-episodes", type=int, default=None, help="episodes per evaluation, test and train (default 128)"
@@ -1015,6 +1069,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.checkpoint_dir = args.out.parent / "checkpoints" / args.out.stem
     if args.stop_after_checkpoints is not None and args.stop_after_checkpoints < 1:
         parser.error("--stop-after-checkpoints must be >= 1")
+    try:
+        apply_overrides(PPO_HYPERPARAMS, args.hyperparams)
+    except ValueError as error:
+        parser.error(str(error))
     if args.checkpoint_every < 0:
         parser.error(
             f"--checkpoint-every must be a number of steps >= 0 (0: at evaluation points only), "
@@ -1042,12 +1100,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         hyperparams.update(n_steps=QUICK["n_steps"], batch_size=QUICK["batch_size"])
         n_envs = QUICK["n_envs"]
+    overrides = apply_overrides({}, args.hyperparams)
+    hyperparams.update(overrides)
     command = shlex.join(["python", "benchmarks/fruitbot_paper.py", *(sys.argv[1:] if argv is None else argv)])
     settings = {
         "timesteps": args.timesteps,
         "policy": args.policy,
         "n_envs": n_envs,
         "hyperparameters": hyperparams,
+        "overrides": overrides,
         "eval_every": args.eval_every,
         "eval_episodes": args.eval_episodes,
         "eval_policy": EVAL_POLICY,

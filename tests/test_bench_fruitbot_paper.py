@@ -1,0 +1,78 @@
+"""benchmarks/fruitbot_paper.py: ``--hyperparams`` changes the Procgen paper's PPO settings for a test of one
+difference, checks what it is given, records the change and reaches the model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import fruitbot_paper as paper
+
+SCRIPT = Path(paper.__file__)
+
+
+def test_overrides_are_parsed_as_literals() -> None:
+    base = dict(paper.PPO_HYPERPARAMS)
+    changed = paper.apply_overrides(base, ["vf_coef:0.25", "policy_kwargs:{'optimizer_kwargs': {'eps': 1e-05}}"])
+    assert changed == {**base, "vf_coef": 0.25, "policy_kwargs": {"optimizer_kwargs": {"eps": 1e-05}}}
+    assert base == paper.PPO_HYPERPARAMS  # the paper's settings are not modified
+    assert paper.PPO_HYPERPARAMS["vf_coef"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ("vf_coef", "expected KEY:VALUE"),
+        ("vf_coef:", "expected KEY:VALUE"),
+        ("vf_coeff:0.25", "'vf_coeff' is not an argument of PPO"),
+        ("env:1", "'env' is not an argument of PPO"),
+        ("vf_coef:abc", "must be a Python literal"),
+    ],
+)
+def test_bad_overrides(item: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        paper.apply_overrides(paper.PPO_HYPERPARAMS, [item])
+
+
+def test_bad_override_on_the_command_line() -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--hyperparams", "vf_coeff:0.25"], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "'vf_coeff' is not an argument of PPO" in result.stderr
+
+
+def test_override_reaches_the_model_and_the_report() -> None:
+    pytest.importorskip("procgen")
+    from sb3_maxent.envs.procgen import make_procgen_vec_env
+
+    hyperparams = paper.apply_overrides(
+        dict(paper.PPO_HYPERPARAMS, n_steps=16, batch_size=32), ["vf_coef:0.25", "max_grad_norm:1.0"]
+    )
+    env = make_procgen_vec_env(n_envs=2, num_levels=1, start_level=0, distribution_mode="easy", seed=0)
+    try:
+        model = paper.make_model("ppo:0.01", "cnn", env, 0, hyperparams, "cpu")
+    finally:
+        env.close()
+    assert (model.vf_coef, model.max_grad_norm, model.ent_coef) == (0.25, 1.0, 0.01)
+
+    settings = {
+        "timesteps": 1024,
+        "policy": "cnn",
+        "n_envs": 2,
+        "hyperparameters": hyperparams,
+        "overrides": {"vf_coef": 0.25},
+        "eval_every": 512,
+        "eval_episodes": 4,
+        "eval_policy": paper.EVAL_POLICY,
+        "quick": False,
+    }
+    data = {"settings": settings, "environment": paper.environment_info(1, "cpu"), "runs": [], "in_progress": {}}
+    text = paper.render_markdown(data, Path("x.json"))
+    expected = "settings as this script sets them** (`--hyperparams`): `vf_coef` 0.25 (default here: 0.5)."
+    assert expected in text
