@@ -149,6 +149,13 @@ def curve_of(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def init_label(data: dict[str, Any]) -> str:
+    """How a run's IMPALA layers were initialised, from the network its record describes."""
+    record, _ = our_run(data)
+    weight_init = record.get("network", {}).get("weight_init")
+    return "SB3 orthogonal init" if weight_init is None else f"{weight_init} init"
+
+
 def beside_cells(curve: dict[str, Any], steps: list[int], published_runs: list[float]) -> list[str]:
     """Another run's window mean, its distance from the published runs' window means and its entropy."""
     index = {step: position for position, step in enumerate(curve["timesteps"])}
@@ -387,7 +394,7 @@ def main() -> None:
         default=[],
         metavar="JSON",
         help="other fruitbot_paper.py runs with the same settings, as columns of the window table (labelled by "
-        "their --policy)",
+        "their initialisation)",
     )
     parser.add_argument(
         "--out",
@@ -416,7 +423,7 @@ def main() -> None:
     beside = {}
     for path in args.beside:
         data = harness.read_json(path)
-        beside[f"ours, {data['settings']['policy']}"] = curve_of(data)
+        beside[f"ours, {init_label(data)}"] = curve_of(data)
     harness.write_report(
         out.with_suffix(".md"),
         render(ours, published, harness.command_line(), cleanrl, beside),

@@ -167,5 +167,5 @@ def test_runs_beside_ours_and_the_ours_option(tmp_path: Path, monkeypatch: pytes
     anchor.main()
     report = (tmp_path / "glorot_vs_published.md").read_text()
     assert "| 16,384 to 65,536 | 2.25 |" in report
-    assert "d (ours, impala)" in report
+    assert "d (ours, SB3 orthogonal init)" in report
     assert (tmp_path / "glorot_vs_published.png").stat().st_size > 10_000

@@ -171,10 +171,19 @@ def test_glorot_uniform_weight_init() -> None:
         action_weight = policy.action_net.weight.detach()  # orthogonal rows, gain 0.01
         th.testing.assert_close(action_weight @ action_weight.T, 1e-4 * th.eye(15), atol=1e-9, rtol=0)
 
-    # without weight_init, SB3's orthogonal init: the first convolution (27 inputs, 16 outputs) has weights of
-    # std sqrt(2/27) = 0.27, far outside the Glorot bound 0.19
+    # the policy's default is the Glorot-uniform one (the Procgen paper's), the saved arguments stay as given
     default = ImpalaCnnPolicy(CHW, spaces.Discrete(15), lambda _: 5e-4)
-    first = default.features_extractor.stacks[0].conv
+    assert default.features_extractor.weight_init == "glorot_uniform"
+    assert default._get_constructor_parameters()["features_extractor_kwargs"] == {}
+    for layer in impala_layers(default.features_extractor):
+        assert layer.weight.abs().max() <= glorot_bound(layer)
+        assert th.count_nonzero(layer.bias) == 0
+
+    # weight_init=None: SB3's orthogonal init. The first convolution (27 inputs, 16 outputs) has weights of
+    # std sqrt(2/27) = 0.27, far outside the Glorot bound 0.19
+    ortho = ImpalaCnnPolicy(CHW, spaces.Discrete(15), lambda _: 5e-4, features_extractor_kwargs=dict(weight_init=None))
+    assert ortho.features_extractor.weight_init is None
+    first = ortho.features_extractor.stacks[0].conv
     assert first.weight.abs().max() > glorot_bound(first)
     flat = first.weight.detach().reshape(16, -1)
     th.testing.assert_close(flat @ flat.T, 2.0 * th.eye(16), atol=1e-5, rtol=0)
@@ -199,10 +208,12 @@ def test_policy_defaults_and_saved_arguments() -> None:
     assert not raw.normalize_images
 
 
-@pytest.mark.parametrize("weight_init", [None, "glorot_uniform"])
+@pytest.mark.parametrize("weight_init", [None, "glorot_uniform", "default"])
 def test_save_load_predictions(tmp_path, weight_init: str | None) -> None:
     env = VecTransposeImage(DummyVecEnv([lambda: FakeImageEnv(screen_height=64, screen_width=64, n_channels=3)]))
-    policy_kwargs = dict(features_extractor_kwargs=dict(weight_init=weight_init))
+    policy_kwargs = {} if weight_init == "default" else dict(features_extractor_kwargs=dict(weight_init=weight_init))
+    if weight_init == "default":
+        weight_init = "glorot_uniform"
     model = MaxEntPPO(ImpalaCnnPolicy, env, n_steps=8, batch_size=8, seed=0, device="cpu", policy_kwargs=policy_kwargs)
     obs = env.reset()
     actions, _ = model.predict(obs, deterministic=True)

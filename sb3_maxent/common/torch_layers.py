@@ -99,12 +99,13 @@ class ImpalaCnn(BaseFeaturesExtractor):
     :param normalize_input: Divide the input by 255 inside the network, in the same pass as the layout
         change. Leave False when SB3's preprocessing already divides (``normalize_images=True`` on a
         standard SB3 policy); :class:`ImpalaCnnPolicy` sets it and turns SB3's division off.
-    :param weight_init: Initialisation of the convolutions and the linear layer. ``None`` (default): left to
-        the policy, i.e. SB3's orthogonal initialisation with gain sqrt(2) on every layer when the policy has
-        ``ortho_init=True`` (SB3's on-policy default), PyTorch's defaults otherwise. ``"glorot_uniform"``:
-        Glorot-uniform weights and zero biases, the TensorFlow defaults that openai/baselines'
-        ``build_impala_cnn`` (the Procgen paper's network) keeps; :class:`ImpalaCnnPolicy` applies it again
-        after SB3's orthogonal initialisation, so it holds with ``ortho_init=True`` (the heads keep theirs).
+    :param weight_init: Initialisation of the convolutions and the linear layer. ``None`` (this class's
+        default): left to the policy, i.e. SB3's orthogonal initialisation with gain sqrt(2) on every layer
+        when the policy has ``ortho_init=True`` (SB3's on-policy default), PyTorch's defaults otherwise
+        (SB3's DQN). ``"glorot_uniform"``: Glorot-uniform weights and zero biases, the TensorFlow defaults
+        that openai/baselines' ``build_impala_cnn`` (the Procgen paper's network) keeps;
+        :class:`ImpalaCnnPolicy` uses it unless told otherwise, and applies it again after SB3's orthogonal
+        initialisation, so it holds with ``ortho_init=True`` (the heads keep theirs).
     """
 
     def __init__(
@@ -214,7 +215,12 @@ class ImpalaCnnPolicy(ActorCriticPolicy):
     :class:`ImpalaCnn` features, then a linear policy head and a linear value head (``net_arch=[]``).
 
     Same arguments as SB3's ``ActorCriticCnnPolicy``; only the defaults of ``features_extractor_class``
-    (:class:`ImpalaCnn`) and ``net_arch`` (``[]``: no hidden layer after the 256 features) differ.
+    (:class:`ImpalaCnn`) and ``net_arch`` (``[]``: no hidden layer after the 256 features) differ, and the
+    IMPALA layers' initialisation: Glorot-uniform weights and zero biases, as the Procgen paper's network
+    (openai/baselines' ``build_impala_cnn``), unless ``features_extractor_kwargs`` sets ``weight_init``
+    (``None``: SB3's orthogonal initialisation with gain sqrt(2) on every layer, with which PPO trails the
+    paper's FruitBot runs; see docs/benchmarks.md, "The IMPALA anchor"). The heads keep
+    SB3's orthogonal gains 0.01 (policy) and 1 (value).
     With ``normalize_images=True`` and an :class:`ImpalaCnn` extractor, the division by 255 is done by the
     extractor (fused with its layout change) and SB3's preprocessing only casts to float: the result is
     the same, with one pass less over every minibatch. The constructor arguments are saved as given.
@@ -264,6 +270,10 @@ class ImpalaCnnPolicy(ActorCriticPolicy):
         # Saved as given (see _get_constructor_parameters), whatever is passed on to SB3 below.
         self._init_normalize_images = normalize_images
         self._init_features_extractor_kwargs = dict(features_extractor_kwargs or {})
+        features_extractor_kwargs = dict(features_extractor_kwargs or {})
+        if issubclass(features_extractor_class, ImpalaCnn):
+            # the Procgen paper's initialisation unless weight_init is given (None: SB3's orthogonal one)
+            features_extractor_kwargs.setdefault("weight_init", "glorot_uniform")
         sb3_normalize_images, extractor_kwargs = _fuse_image_normalization(
             observation_space, normalize_images, features_extractor_class, features_extractor_kwargs
         )
