@@ -292,8 +292,9 @@ class PaperCallback(BaseCallback):
     * At the start of the first rollout after every ``eval_every`` steps (and by :meth:`checkpoint` at the
       end): the return on the unseen test levels and on the training levels (stochastic policy). The torch
       random state is saved and restored around evaluations, so they do not change the training run.
-      ``on_checkpoint`` is called after each (it saves a resume checkpoint), and ``on_save`` at the start of
-      the first rollout after every ``save_every`` steps where no evaluation falls (0: never).
+      ``on_checkpoint`` is called after each, and at the start of the first rollout after every
+      ``save_every`` steps where no evaluation falls (0: never): it records the curves and saves a resume
+      checkpoint.
     """
 
     def __init__(
@@ -302,7 +303,6 @@ class PaperCallback(BaseCallback):
         evaluate: Callable[[], dict[str, Any]],
         on_checkpoint: Callable[[], None],
         save_every: int = 0,
-        on_save: Callable[[], None] | None = None,
         verbose: int = 1,
     ) -> None:
         super().__init__(verbose)
@@ -310,7 +310,6 @@ class PaperCallback(BaseCallback):
         self.evaluate = evaluate
         self.on_checkpoint = on_checkpoint
         self.save_every = save_every
-        self.on_save = on_save
         self.next_eval = 0
         self.next_save = 0
         self.elapsed_before = 0.0  # wall time of the run before a resume
@@ -359,9 +358,9 @@ class PaperCallback(BaseCallback):
     def _on_rollout_start(self) -> None:
         if self.num_timesteps >= self.next_eval:
             self.checkpoint()
-        elif self.on_save is not None and self.save_every and self.num_timesteps >= self.next_save:
+        elif self.save_every and self.num_timesteps >= self.next_save:
             self._schedule_save()
-            self.on_save()
+            self.on_checkpoint()
 
     def checkpoint(self) -> None:
         if self.checkpoints and self.checkpoints[-1]["timesteps"] == self.num_timesteps:
@@ -608,7 +607,7 @@ def run_one(
     class Stop(Exception):
         """Raised after ``--stop-after-checkpoints`` checkpoints (a simulated interruption)."""
 
-    def on_save() -> None:
+    def on_checkpoint() -> None:
         """At an evaluation point or a ``--checkpoint-every`` point: the curves so far into ``--out``
         (``in_progress``) and, before the end, a resume checkpoint."""
         nonlocal saved
@@ -622,7 +621,7 @@ def run_one(
             if args.stop_after_checkpoints is not None and saved >= args.stop_after_checkpoints:
                 raise Stop
 
-    callback = PaperCallback(settings["eval_every"], evaluate, on_save, args.checkpoint_every, on_save)
+    callback = PaperCallback(settings["eval_every"], evaluate, on_checkpoint, args.checkpoint_every)
     if state is not None:
         callback.restore(state["callback"])
         rng = state["rng"]  # last: loading the model drew from the torch generator (initial weights)
