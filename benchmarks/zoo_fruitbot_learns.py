@@ -6,7 +6,9 @@ For every algorithm (``--algos``) and seed (``--seeds``): ``sb3-maxent train --a
 rl-zoo evaluation is off), then the *train return*: the mean of the last 100 training episodes of the run's
 monitor file (raw FruitBot rewards on the training levels). The random policy plays the same training
 levels (uniform actions, ``--random-episodes`` episodes). Verdict per algorithm: *learns* if the mean train
-return over seeds exceeds the random policy's by more than two seed standard deviations (ddof 1).
+return over seeds exceeds the random policy's by more than two seed standard deviations (ddof 1). The report also
+gives each run's learning curve, the mean train return of each tenth of the budget: where a run leaves the
+random policy's level, and whether it was still rising at the end.
 
 Writes ``benchmarks/results/zoo_fruitbot_learns.{json,md}`` after every run; finished runs are kept (the
 runs live in ``--log-folder``; without ``--resume-freq`` a run without a finished model is started again).
@@ -49,6 +51,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET = 311_296  # 19 rollouts of 64 x 256 steps: the FruitBot comparison's stage-1 budget
 ENV_ID = "FruitBot-v0"
+WINDOWS = 10  # the learning curves of the report: mean train return per tenth of the budget
 
 
 def random_policy_return(episodes: int, seed: int = 0) -> dict[str, float]:
@@ -81,14 +84,32 @@ def random_policy_return(episodes: int, seed: int = 0) -> dict[str, float]:
     }
 
 
-def monitor_returns(run_dir: Path) -> list[float]:
-    """Episode returns of a run, in the order the episodes ended (rl-zoo's monitor file)."""
-    rows: list[tuple[float, float]] = []
+def monitor_episodes(run_dir: Path) -> list[tuple[float, int]]:
+    """(return, length) of each episode of a run, in the order the episodes ended (rl-zoo's monitor files)."""
+    rows: list[tuple[float, float, int]] = []
     for path in sorted(run_dir.glob("*monitor.csv")):
         with open(path) as handle:
             handle.readline()  # the JSON header line
-            rows += [(float(row["t"]), float(row["r"])) for row in csv.DictReader(handle)]
-    return [reward for _, reward in sorted(rows)]
+            rows += [(float(row["t"]), float(row["r"]), int(row["l"])) for row in csv.DictReader(handle)]
+    return [(reward, length) for _, reward, length in sorted(rows)]
+
+
+def monitor_returns(run_dir: Path) -> list[float]:
+    """Episode returns of a run, in the order the episodes ended."""
+    return [reward for reward, _ in monitor_episodes(run_dir)]
+
+
+def learning_curve(episodes: list[tuple[float, int]], budget: int, windows: int = WINDOWS) -> list[float | None]:
+    """
+    Mean return of the episodes that ended in each of ``windows`` equal step windows of ``budget``; a run's
+    step count at an episode's end is taken as the summed lengths of the episodes ended so far (exact with one
+    environment; with several it leaves out the steps of the episodes still running). ``None``: no episode
+    ended in the window. Episodes past the budget count in the last window.
+    """
+    ends = np.cumsum([length for _, length in episodes])
+    index = np.minimum((ends * windows - 1) // budget, windows - 1)  # the window (k/w, (k+1)/w] of the budget
+    returns = np.array([reward for reward, _ in episodes])
+    return [float(returns[index == k].mean()) if np.any(index == k) else None for k in range(windows)]
 
 
 def seed_folder(log_folder: Path, seed: int, hyperparams: list[str]) -> Path:
@@ -135,7 +156,8 @@ def train(
         wall = time.perf_counter() - start
     else:
         wall = float("nan")
-    returns = monitor_returns(run_dir)
+    episodes = monitor_episodes(run_dir)
+    returns = [reward for reward, _ in episodes]
     return {
         "algo": algo,
         "seed": seed,
@@ -144,6 +166,7 @@ def train(
         "command": " ".join(command),
         "episodes": len(returns),
         "train_return_last100": float(np.mean(returns[-100:])),
+        "curve": learning_curve(episodes, budget),
         "wall_s": round(wall, 1),  # of the last part only when the run was resumed
         "resumed": resumed,
     }
@@ -191,8 +214,52 @@ def markdown(data: dict[str, Any]) -> str:
     lines += harness.md_table(header, rows, align="lrlrrrl")
     if not data["runs"]:
         return "\n".join([*lines, "| no run finished yet | | | | | | |", ""])
+    lines += curves_markdown(data)
     lines += ["", "Commands:", "", "```bash", *sorted({run["command"] for run in data["runs"]}), "```", ""]
     return "\n".join(lines)
+
+
+def curves_markdown(data: dict[str, Any]) -> list[str]:
+    """The learning curves: one row per run, the mean train return of each tenth of the budget."""
+    runs = sorted(
+        (run for run in data["runs"] if "curve" in run),
+        key=lambda run: (run["algo"], tuple(run.get("hyperparams", [])), run["seed"]),
+    )
+    if not runs:
+        return []
+    windows = len(runs[0]["curve"])
+    ends = [f"{round((k + 1) * data['budget'] / windows / 1000):d}k" for k in range(windows)]
+    rows = [
+        [" ".join([run["algo"], *run.get("hyperparams", [])]), run["seed"]]
+        + ["n/a" if value is None else f"{value:.2f}" for value in run["curve"]]
+        for run in runs
+    ]
+    missing = [
+        f"{' '.join([run['algo'], *run.get('hyperparams', [])])} seed {run['seed']}"
+        for run in data["runs"]
+        if "curve" not in run
+    ]
+    note = f" No curve for {', '.join(sorted(missing))}: recorded before the curves were kept." if missing else ""
+    return [
+        "",
+        f"Learning curves: mean train return of the episodes that ended in each tenth of the budget (column: the "
+        f"tenth's last step; steps counted as the summed lengths of the episodes ended so far). Random policy: "
+        f"{data['random']['mean']:.2f}.{note}",
+        "",
+        *harness.md_table(["algorithm", "seed", *ends], rows, align="lr" + "r" * windows),
+    ]
+
+
+def add_missing_curves(data: dict[str, Any], log_folder: Path) -> None:
+    """Give the runs recorded before the learning curves were their curve, read from the run's monitor files
+    when they are still in ``log_folder`` and hold the recorded run (the same last-100 train return)."""
+    for run in data["runs"]:
+        if "curve" in run:
+            continue
+        episodes = monitor_episodes(run_dir_of(log_folder, run["algo"], run["seed"], run.get("hyperparams", [])))
+        returns = [reward for reward, _ in episodes]
+        if returns and math.isclose(float(np.mean(returns[-100:])), run["train_return_last100"], abs_tol=1e-9):
+            run["curve"] = learning_curve(episodes, run["budget"])
 
 
 def write_results(out: Path, data: dict[str, Any]) -> None:
@@ -227,6 +294,7 @@ def main() -> None:
     args = parser.parse_args()
     data: dict[str, Any] = harness.read_json(args.out, default={"runs": []})
     data["budget"] = args.budget
+    add_missing_curves(data, args.log_folder)
     if "random" not in data or data["random"]["episodes"] < args.random_episodes:
         data["random"] = random_policy_return(args.random_episodes)
         print(f"random policy: {data['random']}", flush=True)
