@@ -94,11 +94,6 @@ def monitor_episodes(run_dir: Path) -> list[tuple[float, int]]:
     return [(reward, length) for _, reward, length in sorted(rows)]
 
 
-def monitor_returns(run_dir: Path) -> list[float]:
-    """Episode returns of a run, in the order the episodes ended."""
-    return [reward for reward, _ in monitor_episodes(run_dir)]
-
-
 def learning_curve(episodes: list[tuple[float, int]], budget: int, windows: int = WINDOWS) -> list[float | None]:
     """
     Mean return of the episodes that ended in each of ``windows`` equal step windows of ``budget``; a run's

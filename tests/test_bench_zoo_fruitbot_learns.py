@@ -27,7 +27,6 @@ def write_monitor(path: Path, rows: list[tuple[float, float, int]]) -> None:
 def test_monitor_episodes_in_the_order_they_ended(tmp_path: Path) -> None:
     write_monitor(tmp_path / "procgen.monitor.csv", [(3.0, 1.5, 30), (1.0, -2.0, 10), (2.0, 0.5, 20)])
     assert learns.monitor_episodes(tmp_path) == [(-2.0, 10), (0.5, 20), (1.5, 30)]
-    assert learns.monitor_returns(tmp_path) == [-2.0, 0.5, 1.5]
 
 
 def test_learning_curve_by_hand() -> None:
