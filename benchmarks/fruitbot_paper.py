@@ -78,7 +78,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.evaluation import evaluate_policy
 from stable_baselines3.common.utils import safe_mean
-from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize, VecTransposeImage
+from stable_baselines3.common.vec_env import VecEnv, VecMonitor, VecNormalize
 
 from sb3_maxent import MaxEntPPO
 from sb3_maxent.common.torch_layers import ImpalaCnnPolicy
@@ -88,6 +88,7 @@ from sb3_maxent.envs.procgen import (
     make_procgen_eval_vec_env,
     make_procgen_vec_env,
 )
+from sb3_maxent.zoo.resume import STATE_FILE, match_live_layout, named_checkpoint, publish_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = harness.result_path("fruitbot_paper", quick=False)
@@ -491,23 +492,9 @@ def save_checkpoint(
         # SB3 draws its minibatch permutations from NumPy's global generator
         "rng": {"torch": th.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()},  # noqa: NPY002
     }
-    with open(step_dir / "state.pkl", "wb") as handle:
+    with open(step_dir / STATE_FILE, "wb") as handle:
         pickle.dump(state, handle)
-    tmp = folder / f".LATEST.{os.getpid()}"
-    tmp.write_text(step_dir.name)
-    os.replace(tmp, folder / "LATEST")
-    for old in folder.glob("t*"):
-        if old != step_dir:
-            shutil.rmtree(old, ignore_errors=True)
-
-
-def latest_checkpoint(folder: Path) -> Path | None:
-    """The folder named by ``LATEST`` (None if the run has no complete checkpoint)."""
-    latest = folder / "LATEST"
-    if not latest.exists():
-        return None
-    step_dir = folder / latest.read_text().strip()
-    return step_dir if (step_dir / "state.pkl").exists() else None
+    publish_checkpoint(folder, step_dir)
 
 
 def run_one(
@@ -527,7 +514,7 @@ def run_one(
     threads = args.threads
     spec = agent_spec(agent)
     folder = checkpoint_dir(args, agent, num_levels, seed)
-    resume_from = latest_checkpoint(folder) if args.resume else None
+    resume_from = named_checkpoint(folder) if args.resume else None
     monitor = make_procgen_vec_env(
         n_envs=n_envs,
         num_levels=num_levels,
@@ -549,7 +536,7 @@ def run_one(
         env = VecNormalize(monitor, norm_obs=False, norm_reward=True, gamma=settings["hyperparameters"]["gamma"])
         model = make_model(agent, args.policy, env, seed, settings["hyperparameters"], args.device)
     else:
-        with open(resume_from / "state.pkl", "rb") as handle:
+        with open(resume_from / STATE_FILE, "rb") as handle:
             state = pickle.load(handle)
         env = VecNormalize.load(str(resume_from / "vecnormalize.pkl"), monitor)
         env.returns = state["vecnormalize_returns"].copy()
@@ -562,11 +549,7 @@ def run_one(
         monitor.episode_returns = state["monitor"]["episode_returns"].copy()
         monitor.episode_lengths = state["monitor"]["episode_lengths"].copy()
         monitor.episode_count = state["monitor"]["episode_count"]
-        # The unpickled last observations are C-contiguous, the live ones a transposed view of an HWC frame
-        # (VecTransposeImage): give them the live memory layout, which torch's convolutions see (their float
-        # rounding depends on it), so that the resumed run matches an uninterrupted one bit for bit.
-        if isinstance(model.env, VecTransposeImage) and isinstance(model._last_obs, np.ndarray):
-            model._last_obs = model.env.transpose_image(np.ascontiguousarray(model._last_obs.transpose(0, 2, 3, 1)))
+        match_live_layout(model)
         print(f"  resumed from {_relative(resume_from)} (t={model.num_timesteps:,d})", flush=True)
     episodes = settings["eval_episodes"]
 

@@ -356,14 +356,41 @@ def _set_rng_state(model: BaseAlgorithm, state: dict[str, Any]) -> None:
     model.action_space.np_random.bit_generator.state = copy.deepcopy(state["action_space"])
 
 
-def latest_checkpoint(run_folder: str | os.PathLike[str]) -> Path | None:
-    """The complete checkpoint named by ``<run>/resume/LATEST``, or None."""
-    folder = Path(run_folder) / RESUME_FOLDER
+def named_checkpoint(folder: Path) -> Path | None:
+    """The checkpoint folder that ``folder/LATEST`` names, if complete (its state file written), else None."""
     latest = folder / LATEST
     if not latest.is_file():
         return None
     step_dir = folder / latest.read_text().strip()
     return step_dir if (step_dir / STATE_FILE).is_file() else None
+
+
+def publish_checkpoint(folder: Path, step_dir: Path) -> None:
+    """
+    Make the complete checkpoint ``step_dir`` the one ``folder/LATEST`` names, then remove the older ones.
+    The rename is atomic: a kill at any point leaves ``LATEST`` naming a complete checkpoint.
+    """
+    tmp = folder / f".{LATEST}.{os.getpid()}"
+    tmp.write_text(step_dir.name)
+    os.replace(tmp, folder / LATEST)
+    for old in folder.glob("t*"):
+        if old != step_dir:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def match_live_layout(model: BaseAlgorithm) -> None:
+    """
+    The unpickled last observations of a loaded model are C-contiguous, the live ones a transposed view of an
+    HWC frame (``VecTransposeImage``): give them the live memory layout, which convolutions see (their float
+    rounding depends on it), so that a resumed run matches an uninterrupted one bit for bit.
+    """
+    if isinstance(model.env, VecTransposeImage) and isinstance(model._last_obs, np.ndarray):
+        model._last_obs = model.env.transpose_image(np.ascontiguousarray(model._last_obs.transpose(0, 2, 3, 1)))
+
+
+def latest_checkpoint(run_folder: str | os.PathLike[str]) -> Path | None:
+    """The complete checkpoint named by ``<run>/resume/LATEST``, or None."""
+    return named_checkpoint(Path(run_folder) / RESUME_FOLDER)
 
 
 class ResumeCheckpointCallback(BaseCallback):
@@ -431,12 +458,7 @@ class ResumeCheckpointCallback(BaseCallback):
         }
         with open(step_dir / STATE_FILE, "wb") as handle:
             pickle.dump(state, handle)
-        tmp = self.folder / f".{LATEST}.{os.getpid()}"
-        tmp.write_text(step_dir.name)
-        os.replace(tmp, self.folder / LATEST)  # atomic: a kill while writing leaves the previous checkpoint
-        for old in self.folder.glob("t*"):
-            if old != step_dir:
-                shutil.rmtree(old, ignore_errors=True)
+        publish_checkpoint(self.folder, step_dir)
         if self.verbose >= 1:
             print(f"Resume checkpoint at {model.num_timesteps} steps: {step_dir}")
         return step_dir
@@ -486,9 +508,5 @@ def restore_run(model: BaseAlgorithm, step_dir: Path, state: dict[str, Any], cal
         )
     for callback, saved in zip(flat, state["callbacks"], strict=True):
         _restore_callback(callback, saved)
-    # The unpickled last observations are C-contiguous, the live ones a transposed view of an HWC frame
-    # (VecTransposeImage): give them the live memory layout, which convolutions see (their float rounding
-    # depends on it), so that the resumed run matches an uninterrupted one bit for bit.
-    if isinstance(env, VecTransposeImage) and isinstance(model._last_obs, np.ndarray):
-        model._last_obs = env.transpose_image(np.ascontiguousarray(model._last_obs.transpose(0, 2, 3, 1)))
+    match_live_layout(model)
     _set_rng_state(model, state["rng"])  # last: loading the model drew from the generators
