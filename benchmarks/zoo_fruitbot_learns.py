@@ -19,6 +19,10 @@ With ``--resume-freq N`` every run checkpoints every N steps, and a run cut by t
 from its last checkpoint when the same command is run again (``sb3-maxent train --resume``, the same episodes
 as an uninterrupted run); without it an interrupted run starts again.
 
+A run's record may carry a ``note`` (written by hand, shown under the commands): where a run was trained
+before the entry took its overrides (a sweep's candidate that became the entry), the note says so and how the
+two were shown to be the same run.
+
 ``--hyperparams`` changes the packaged entry for a sweep (passed on to ``sb3-maxent train --hyperparams``, e.g.
 ``temperature:0.1``): such runs live in their own log folder, are told apart from the entry's own runs and get
 their own row; write them to their own ``--out``.
@@ -211,6 +215,13 @@ def markdown(data: dict[str, Any]) -> str:
         return "\n".join([*lines, "| no run finished yet | | | | | | |", ""])
     lines += curves_markdown(data)
     lines += ["", "Commands:", "", "```bash", *sorted({run["command"] for run in data["runs"]}), "```", ""]
+    notes = [
+        f"- {' '.join([run['algo'], *run.get('hyperparams', [])])} seed {run['seed']}: {run['note']}"
+        for run in sorted(data["runs"], key=lambda run: (run["algo"], tuple(run.get("hyperparams", [])), run["seed"]))
+        if run.get("note")
+    ]
+    if notes:
+        lines += ["Notes:", "", *notes, ""]
     return "\n".join(lines)
 
 

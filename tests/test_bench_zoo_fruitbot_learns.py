@@ -90,6 +90,23 @@ def test_verdicts_and_curves_by_hand() -> None:
     assert "No curve for dqn seed 0, dqn seed 1" in text
 
 
+def test_notes_of_runs_are_listed_under_the_commands() -> None:
+    data = {
+        "budget": 100,
+        "random": {"mean": -2.0, "standard_error": 0.1, "episodes": 500, "episode_std": 3.0},
+        "runs": [
+            run("dqn", 1, 0.0, note="trained as a sweep candidate"),
+            run("dqn", 0, 0.0, hyperparams=["n_steps:1"], note="the former entry"),
+            run("ppo", 0, 0.0),
+        ],
+    }
+    text = learns.markdown(data)
+    notes = text.split("Notes:")[1].strip().splitlines()
+    assert notes == ["- dqn seed 1: trained as a sweep candidate", "- dqn n_steps:1 seed 0: the former entry"]
+    del data["runs"][0]["note"], data["runs"][1]["note"]
+    assert "Notes:" not in learns.markdown(data)
+
+
 def test_missing_curves_come_from_the_monitor_files_of_the_same_run(tmp_path: Path) -> None:
     rows = [(float(k), float(k % 3), 20) for k in range(1, 11)]  # returns 1, 2, 0, 1, ...: 200 steps in all
     write_monitor(learns.run_dir_of(tmp_path, "dqn", 0) / "procgen.monitor.csv", rows)
