@@ -178,6 +178,29 @@ def merge_runs(runs: list[dict[str, Any]], others: list[dict[str, Any]]) -> list
     return runs + [run for run in others if run_key(run) not in known]
 
 
+def setting(run: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    """What a report row stands for: the algorithm and the overrides of its packaged entry."""
+    return run["algo"], tuple(run.get("hyperparams", []))
+
+
+def label(run: dict[str, Any]) -> str:
+    """A run's setting as the reports write it: ``dqn n_steps:3``."""
+    return " ".join([run["algo"], *run.get("hyperparams", [])])
+
+
+def notes_markdown(data: dict[str, Any]) -> list[str]:
+    """The runs' notes, one line per setting and note: ``- dqn seeds 0, 1: ...``."""
+    seeds: dict[tuple[str, str], list[int]] = {}
+    for run in sorted(data["runs"], key=lambda run: (setting(run), run["seed"])):
+        if run.get("note"):
+            seeds.setdefault((label(run), run["note"]), []).append(run["seed"])
+    lines = [
+        f"- {name} seed{'s' if len(numbers) > 1 else ''} {', '.join(map(str, numbers))}: {note}"
+        for (name, note), numbers in seeds.items()
+    ]
+    return ["Notes:", "", *lines, ""] if lines else []
+
+
 def markdown(data: dict[str, Any]) -> str:
     rand = data["random"]
     lines = [
@@ -188,11 +211,8 @@ def markdown(data: dict[str, Any]) -> str:
         "",
     ]
     rows = []
-    for algo, hyperparams in sorted({(run["algo"], tuple(run.get("hyperparams", []))) for run in data["runs"]}):
-        runs = sorted(
-            (run for run in data["runs"] if (run["algo"], tuple(run.get("hyperparams", []))) == (algo, hyperparams)),
-            key=lambda run: run["seed"],
-        )
+    for algo, hyperparams in sorted({setting(run) for run in data["runs"]}):
+        runs = sorted((run for run in data["runs"] if setting(run) == (algo, hyperparams)), key=lambda run: run["seed"])
         values = np.array([run["train_return_last100"] for run in runs])
         std = float(values.std(ddof=1)) if len(values) > 1 else float("nan")
         margin = float(values.mean()) - rand["mean"]
@@ -215,13 +235,7 @@ def markdown(data: dict[str, Any]) -> str:
         return "\n".join([*lines, "| no run finished yet | | | | | | |", ""])
     lines += curves_markdown(data)
     lines += ["", "Commands:", "", "```bash", *sorted({run["command"] for run in data["runs"]}), "```", ""]
-    notes = [
-        f"- {' '.join([run['algo'], *run.get('hyperparams', [])])} seed {run['seed']}: {run['note']}"
-        for run in sorted(data["runs"], key=lambda run: (run["algo"], tuple(run.get("hyperparams", [])), run["seed"]))
-        if run.get("note")
-    ]
-    if notes:
-        lines += ["Notes:", "", *notes, ""]
+    lines += notes_markdown(data)
     return "\n".join(lines)
 
 
@@ -229,22 +243,17 @@ def curves_markdown(data: dict[str, Any]) -> list[str]:
     """The learning curves: one row per run, the mean train return of each tenth of the budget."""
     runs = sorted(
         (run for run in data["runs"] if "curve" in run),
-        key=lambda run: (run["algo"], tuple(run.get("hyperparams", [])), run["seed"]),
+        key=lambda run: (setting(run), run["seed"]),
     )
     if not runs:
         return []
     windows = len(runs[0]["curve"])
     ends = [f"{round((k + 1) * data['budget'] / windows / 1000):d}k" for k in range(windows)]
     rows = [
-        [" ".join([run["algo"], *run.get("hyperparams", [])]), run["seed"]]
-        + ["n/a" if value is None else f"{value:.2f}" for value in run["curve"]]
+        [label(run), run["seed"]] + ["n/a" if value is None else f"{value:.2f}" for value in run["curve"]]
         for run in runs
     ]
-    missing = [
-        f"{' '.join([run['algo'], *run.get('hyperparams', [])])} seed {run['seed']}"
-        for run in data["runs"]
-        if "curve" not in run
-    ]
+    missing = [f"{label(run)} seed {run['seed']}" for run in data["runs"] if "curve" not in run]
     note = f" No curve for {', '.join(sorted(missing))}: recorded before the curves were kept." if missing else ""
     return [
         "",
