@@ -2,10 +2,12 @@
 
 *Ours*: ``benchmarks/results/fruitbot_impala_anchor.json``, written by ``fruitbot_paper.py`` (PPO with
 ``ent_coef`` 0.01, ``ImpalaCnnPolicy``, FruitBot easy mode on 200 training levels, 64 environments x 256
-steps per rollout), the finished run or the one still in progress. *Published*: the raw training logs of the
-Procgen paper's generalisation runs on 200 easy levels (Cobbe et al. 2020, three seeds), committed in
-openai/train-procgen as ``train_procgen/results/easy-200-run{0,1,2}/progress-fruitbot-{train,test}.csv`` and
-extracted once (``--extract PATH_TO_A_CHECKOUT``) into ``benchmarks/results/procgen_fruitbot_easy200.json``.
+steps per rollout), finished or still in progress; or, with ``--ours``, other such runs: the seeds of one
+set-up, in one results file or several, compared through their mean (each seed's value beside it).
+*Published*: the raw training logs of the Procgen paper's generalisation runs on 200 easy levels (Cobbe et
+al. 2020, three seeds), committed in openai/train-procgen as
+``train_procgen/results/easy-200-run{0,1,2}/progress-fruitbot-{train,test}.csv`` and extracted once
+(``--extract PATH_TO_A_CHECKOUT``) into ``benchmarks/results/procgen_fruitbot_easy200.json``.
 
 Those runs come from ``mpiexec -np 2 python -m train_procgen.train --num_levels 200 --distribution_mode easy
 --test_worker_interval 2`` (the repository's README): one training worker with 64 environments x 256 steps,
@@ -21,18 +23,20 @@ parameters and no weight in the update. The quantities compared:
 * **entropy**: published, ``loss/policy_entropy`` (mean over the update's minibatches); ours, the mean
   closed-form entropy over the rollout before the update.
 
-The verdict the issue asks for is taken at 999,424 steps: our train return *inside the published spread* if
-it is within one standard deviation (ddof 1, three runs) of the published mean. Each row also says how many
-published standard deviations separate the two, and the range of the three runs.
+The verdict the issue asks for is taken at 999,424 steps: our train return (with several seeds, their mean)
+*inside the published spread* if it is within one standard deviation (ddof 1, three runs) of the published mean.
+Each row also says how many published standard deviations separate the two, and the range of the three runs.
 
 .. code-block:: bash
 
     python benchmarks/impala_anchor.py                 # tables and figure from the two JSON files
     git clone https://github.com/openai/train-procgen /tmp/train-procgen
     python benchmarks/impala_anchor.py --extract /tmp/train-procgen   # re-extract the published curves
-    # the Glorot-init run (fruitbot_paper.py --policy impala_glorot) with the default-init anchor beside it
+    # the Glorot-init runs (fruitbot_paper.py --policy impala_glorot, seeds 0 and 1), with the default-init
+    # anchor and the vf_coef 0.25 variant beside them
     python benchmarks/impala_anchor.py --ours benchmarks/results/fruitbot_impala_glorot_anchor.json \\
-        --beside benchmarks/results/fruitbot_impala_anchor.json
+        benchmarks/results/fruitbot_impala_glorot_anchor_seed1.json \\
+        --beside benchmarks/results/fruitbot_impala_anchor.json benchmarks/results/fruitbot_impala_glorot_vf025.json
 """
 
 from __future__ import annotations
@@ -123,12 +127,40 @@ def published_at(published: dict[str, Any], split: str, key: str, step: int) -> 
     return values
 
 
-def our_run(data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """The anchor's run record and whether it finished."""
-    if data.get("runs"):
-        return data["runs"][0], True
-    (record,) = data["in_progress"].values()
-    return record, False
+def our_runs(data: dict[str, Any]) -> list[tuple[dict[str, Any], bool]]:
+    """Every run record of a ``fruitbot_paper.py`` results file (one per seed), each with whether it finished."""
+    finished = [(record, True) for record in data.get("runs", [])]
+    return finished + [(record, False) for record in data.get("in_progress", {}).values()]
+
+
+def seeds_of(files: list[dict[str, Any]]) -> list[tuple[dict[str, Any], bool]]:
+    """The runs of one set-up, gathered from one or more results files (one seed each, or several in one file),
+    ordered by seed; a ``SystemExit`` names the problem if the files are not one set-up or repeat a seed."""
+    first = files[0]["settings"]
+    for data in files[1:]:
+        wrong = {
+            key: (first.get(key), data["settings"].get(key))
+            for key in ("policy", "hyperparameters", "n_envs", "timesteps", "eval_every")
+            if first.get(key) != data["settings"].get(key)
+        }
+        if wrong:
+            raise SystemExit(
+                f"--ours takes the seeds of one set-up; these files differ (first, other): {wrong}. "
+                "Compare another set-up with --beside."
+            )
+    runs = sorted((run for data in files for run in our_runs(data)), key=lambda run: int(run[0]["seed"]))
+    seeds = [int(record["seed"]) for record, _ in runs]
+    if len(set(seeds)) != len(seeds):
+        raise SystemExit(f"--ours holds seed(s) {sorted({s for s in seeds if seeds.count(s) > 1})} twice")
+    return runs
+
+
+def ours_cell(values: list[float]) -> str:
+    """One seed's value, or the seeds' mean ± std (ddof 1) followed by each seed's value."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    mean, std, _ = harness.mean_std(values)
+    return f"{mean:.2f} ± {std:.2f} ({', '.join(f'{value:.2f}' for value in values)})"
 
 
 def spread(ours: float, values: list[float]) -> tuple[str, float]:
@@ -136,9 +168,8 @@ def spread(ours: float, values: list[float]) -> tuple[str, float]:
     return f"{mean:.2f} ± {std:.2f} ({min(values):.2f} to {max(values):.2f})", (ours - mean) / std
 
 
-def curve_of(data: dict[str, Any]) -> dict[str, Any]:
-    """A ``fruitbot_paper.py`` run as a curve beside ours: the train return and entropy after every rollout."""
-    record, _ = our_run(data)
+def curve_of(record: dict[str, Any]) -> dict[str, Any]:
+    """A ``fruitbot_paper.py`` run record as a curve beside ours: the train return and entropy after every rollout."""
     entropy = dict(zip(record["entropy_curve"]["timesteps"], record["entropy_curve"]["entropy"], strict=True))
     steps = [step for step in record["train_curve"]["timesteps"] if step in entropy]
     returns = dict(zip(record["train_curve"]["timesteps"], record["train_curve"]["ep_return_mean100"], strict=True))
@@ -149,11 +180,17 @@ def curve_of(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def init_label(data: dict[str, Any]) -> str:
+def init_label(record: dict[str, Any]) -> str:
     """How a run's IMPALA layers were initialised, from the network its record describes."""
-    record, _ = our_run(data)
     weight_init = record.get("network", {}).get("weight_init")
     return "SB3 orthogonal init" if weight_init is None else f"{weight_init} init"
+
+
+def run_label(data: dict[str, Any], record: dict[str, Any]) -> str:
+    """A run beside ours, told apart by its initialisation, the hyperparameters its file overrode and its seed."""
+    overrides = data["settings"].get("overrides") or {}
+    parts = [init_label(record), *(f"{key} {value}" for key, value in overrides.items())]
+    return f"ours, {', '.join(parts)}, seed {record['seed']}"
 
 
 def beside_cells(curve: dict[str, Any], steps: list[int], published_runs: list[float]) -> list[str]:
@@ -168,30 +205,45 @@ def beside_cells(curve: dict[str, Any], steps: list[int], published_runs: list[f
 
 
 def render(
-    ours_data: dict[str, Any],
+    ours_files: list[dict[str, Any]],
     published: dict[str, Any],
     command: str,
     cleanrl: dict[str, Any] | None = None,
     beside: dict[str, dict[str, Any]] | None = None,
 ) -> str:
-    """The markdown report; ``cleanrl`` (see :func:`cleanrl_curve`) adds CleanRL's columns to the window table,
-    and each entry of ``beside`` (label: :func:`curve_of` another run) its own columns."""
+    """The markdown report on ours, the seeds of one set-up gathered from ``ours_files`` (see :func:`seeds_of`;
+    with several seeds every number of ours is their mean, followed by each seed's); ``cleanrl`` (see
+    :func:`cleanrl_curve`) adds CleanRL's columns to the window table, and each entry of ``beside`` (label:
+    :func:`curve_of` another run) its own columns."""
     others = dict(beside or {})
     if cleanrl is not None:
         others["CleanRL"] = cleanrl
-    record, finished = our_run(ours_data)
-    train = record["train_curve"]
-    entropy = record["entropy_curve"]
-    running = dict(zip(train["timesteps"], train["ep_return_mean100"], strict=True))
-    our_entropy = dict(zip(entropy["timesteps"], entropy["entropy"], strict=True))
-    last = max(running)
-    status = "finished" if finished else f"in progress: {last:,d} of {ours_data['settings']['timesteps']:,d} steps"
+    runs = seeds_of(ours_files)
+    records = [record for record, _ in runs]
+    running = [
+        dict(zip(r["train_curve"]["timesteps"], r["train_curve"]["ep_return_mean100"], strict=True)) for r in records
+    ]
+    our_entropy = [
+        dict(zip(r["entropy_curve"]["timesteps"], r["entropy_curve"]["entropy"], strict=True)) for r in records
+    ]
+    # the rollouts every seed has reached
+    steps_all = sorted(set.intersection(*(set(curve) for curve in running)))
+    last = steps_all[-1]
+    timesteps = ours_files[0]["settings"]["timesteps"]
+    states = [
+        f"seed {record['seed']} "
+        + ("finished" if finished else f"in progress: {max(curve):,d} of {timesteps:,d} steps")
+        for (record, finished), curve in zip(runs, running, strict=True)
+    ]
     lines = harness.command_block(command)
-    if "title" in ours_data:
-        lines += [f"Ours: {ours_data['title']} (network: `{ours_data['settings']['policy']}`).", ""]
+    first = ours_files[0]
+    if "title" in first:
+        lines += [f"Ours: {first['title']} (network: `{first['settings']['policy']}`).", ""]
+    count = "one seed" if len(runs) == 1 else f"{len(runs)} seeds, their mean ± std (ddof 1) and each seed's value"
+    compared = "ours" if len(runs) == 1 else "ours (the seeds' mean)"
     lines += [
-        f"Ours: one seed (seed {record['seed']}), {status}. Published: three runs of openai/train-procgen "
-        f"(commit {published['commit'][:7]}). *d*: ours minus the published mean, in published standard "
+        f"Ours: {count} ({'; '.join(states)}). Published: three runs of openai/train-procgen "
+        f"(commit {published['commit'][:7]}). *d*: {compared} minus the published mean, in published standard "
         "deviations (ddof 1).",
         "",
     ]
@@ -204,28 +256,31 @@ def render(
             "",
         ]
     for label in beside or {}:
-        lines += [f"{label}: another run of `fruitbot_paper.py` (same settings, see its JSON), beside ours.", ""]
+        lines += [f"{label}: another run of `fruitbot_paper.py` beside ours (its settings in its JSON).", ""]
     lines += [
         "**At our evaluation points.** Train return = mean of the last 100 training episodes (the same "
         "definition on both sides); train-level and test evaluations are ours only (the published test "
         "return is the test worker's running return on the full level distribution).",
         "",
     ]
+    points = [{point["timesteps"]: point for point in record["checkpoints"]} for record in records]
     rows = []
-    for point in record["checkpoints"]:
-        step = point["timesteps"]
-        if step == 0 or step not in running:
+    for step in sorted(set.intersection(*(set(seed_points) for seed_points in points))):
+        if step == 0 or step not in steps_all:
             continue
-        pub_train, d_train = spread(running[step], published_at(published, "train", "ep_return_mean100", step))
-        pub_test, d_test = spread(point["test_return_mean"], published_at(published, "test", "ep_return_mean100", step))
+        train = [curve[step] for curve in running]
+        test = [seed_points[step]["test_return_mean"] for seed_points in points]
+        train_levels = [seed_points[step]["train_levels_return_mean"] for seed_points in points]
+        pub_train, d_train = spread(float(np.mean(train)), published_at(published, "train", "ep_return_mean100", step))
+        pub_test, d_test = spread(float(np.mean(test)), published_at(published, "test", "ep_return_mean100", step))
         rows.append(
             [
                 f"{step:,d}",
-                f"{running[step]:.2f}",
+                ours_cell(train),
                 pub_train,
                 f"{d_train:+.1f}",
-                f"{point['train_levels_return_mean']:.2f}",
-                f"{point['test_return_mean']:.2f}",
+                ours_cell(train_levels),
+                ours_cell(test),
                 pub_test,
                 f"{d_test:+.1f}",
             ]
@@ -252,23 +307,23 @@ def render(
     ]
     rows = []
     for start in range(0, last, WINDOW):
-        steps = [step for step in sorted(running) if start < step <= start + WINDOW]
-        ours_mean = float(np.mean([running[step] for step in steps]))
+        steps = [step for step in steps_all if start < step <= start + WINDOW]
+        seed_means = [float(np.mean([curve[step] for step in steps])) for curve in running]
         per_run = [
             np.mean(values)
             for values in zip(
                 *(published_at(published, "train", "ep_return_mean100", step) for step in steps), strict=True
             )
         ]
-        pub_text, d = spread(ours_mean, [float(value) for value in per_run])
+        pub_text, d = spread(float(np.mean(seed_means)), [float(value) for value in per_run])
         pub_entropy = float(np.mean([published_at(published, "train", "entropy", step) for step in steps]))
         rows.append(
             [
                 f"{steps[0]:,d} to {steps[-1]:,d}",
-                f"{ours_mean:.2f}",
+                ours_cell(seed_means),
                 pub_text,
                 f"{d:+.1f}",
-                f"{np.mean([our_entropy[step] for step in steps]):.2f}",
+                f"{np.mean([entropy[step] for entropy in our_entropy for step in steps]):.2f}",
                 f"{pub_entropy:.2f}",
             ]
         )
@@ -279,22 +334,31 @@ def render(
         header += [f"{label} train return", f"d ({label})", f"entropy ({label})"]
     lines += harness.md_table(header, rows, "r" * len(header))
     lines += [""]
-    if VERDICT_STEP in running:
+    if VERDICT_STEP in steps_all:
         values = published_at(published, "train", "ep_return_mean100", VERDICT_STEP)
         mean, std, _ = harness.mean_std(values)
-        inside = abs(running[VERDICT_STEP] - mean) <= std
+        finals = [curve[VERDICT_STEP] for curve in running]
+        ours_mean = float(np.mean(finals))
+        inside = abs(ours_mean - mean) <= std
+        what = "train return" if len(finals) == 1 else f"train return (mean of {len(finals)} seeds)"
         lines += [
-            f"**At {VERDICT_STEP:,d} steps: train return {running[VERDICT_STEP]:.2f} against {mean:.2f} ± {std:.2f}: "
+            f"**At {VERDICT_STEP:,d} steps: {what} {ours_mean:.2f} against {mean:.2f} ± {std:.2f}: "
             f"{'inside' if inside else 'outside'} the published spread.**",
             "",
         ]
+        if len(finals) > 1:
+            each = ", ".join(
+                f"seed {record['seed']} {value:.2f} (d {(value - mean) / std:+.1f})"
+                for record, value in zip(records, finals, strict=True)
+            )
+            lines += [f"Each seed: {each}.", ""]
     else:
-        lines += [f"No verdict yet: the run has not reached {VERDICT_STEP:,d} steps.", ""]
+        lines += [f"No verdict yet: not every seed has reached {VERDICT_STEP:,d} steps.", ""]
     return "\n".join(lines)
 
 
 def plot(
-    ours_data: dict[str, Any],
+    ours_files: list[dict[str, Any]],
     published: dict[str, Any],
     path: Path,
     cleanrl: dict[str, Any] | None = None,
@@ -306,14 +370,14 @@ def plot(
     if cleanrl is not None:
         others["CleanRL ppo_procgen.py"] = cleanrl
 
-    record, _ = our_run(ours_data)
+    records = [record for record, _ in seeds_of(ours_files)]
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
     panels = [
         ("train", "ep_return_mean100", "train return (last 100 episodes)"),
         ("test", "ep_return_mean100", "test return"),
         ("train", "entropy", "policy entropy (nats)"),
     ]
-    end = max(VERDICT_STEP, record["train_curve"]["timesteps"][-1])
+    end = max(VERDICT_STEP, *(record["train_curve"]["timesteps"][-1] for record in records))
     for axis, (split, key, title) in zip(axes, panels, strict=True):
         for index, run in enumerate(published["runs"]):
             curve = run[split]
@@ -327,26 +391,32 @@ def plot(
             )
         axis.set_title(title)
         axis.set_xlabel("steps (M)")
-    axes[0].plot(
-        np.asarray(record["train_curve"]["timesteps"]) / 1e6,
-        record["train_curve"]["ep_return_mean100"],
-        color="C0",
-        label="ours",
-    )
-    points = record["checkpoints"]
-    axes[1].plot(
-        [p["timesteps"] / 1e6 for p in points],
-        [p["test_return_mean"] for p in points],
-        "o-",
-        color="C0",
-        label="ours (levels 200-399)",
-    )
-    axes[2].plot(
-        np.asarray(record["entropy_curve"]["timesteps"]) / 1e6,
-        record["entropy_curve"]["entropy"],
-        color="C0",
-        label="ours",
-    )
+    styles = ["-", "--", ":", "-."]
+    for index, record in enumerate(records):
+        name = "ours" if len(records) == 1 else f"ours, seed {record['seed']}"
+        style = styles[index % len(styles)]
+        axes[0].plot(
+            np.asarray(record["train_curve"]["timesteps"]) / 1e6,
+            record["train_curve"]["ep_return_mean100"],
+            style,
+            color="C0",
+            label=name,
+        )
+        points = record["checkpoints"]
+        axes[1].plot(
+            [p["timesteps"] / 1e6 for p in points],
+            [p["test_return_mean"] for p in points],
+            f"o{style}",
+            color="C0",
+            label=f"{name} (levels 200-399)",
+        )
+        axes[2].plot(
+            np.asarray(record["entropy_curve"]["timesteps"]) / 1e6,
+            record["entropy_curve"]["entropy"],
+            style,
+            color="C0",
+            label=name,
+        )
     for color, (label, curve) in enumerate(others.items(), start=1):
         steps = np.asarray(curve["timesteps"]) / 1e6
         axes[0].plot(steps, curve["ep_return_mean100"], color=f"C{color}", label=label)
@@ -354,7 +424,7 @@ def plot(
     for axis in axes:
         axis.set_xlim(0, end / 1e6)
         axis.legend()
-    policy = ours_data.get("settings", {}).get("policy", "impala")
+    policy = ours_files[0].get("settings", {}).get("policy", "impala")
     fig.suptitle(
         f"FruitBot easy, 200 levels, PPO ent_coef 0.01, IMPALA CNN: ours ({policy}) against the Procgen paper's runs"
     )
@@ -382,10 +452,12 @@ def main() -> None:
     parser.add_argument(
         "--ours",
         type=Path,
-        default=OURS,
+        nargs="+",
+        default=[OURS],
         metavar="JSON",
-        help=f"the run of fruitbot_paper.py to compare (default {OURS.name}; for instance the Glorot-init run, "
-        "fruitbot_impala_glorot_anchor.json)",
+        help=f"the runs of fruitbot_paper.py to compare, the seeds of one set-up in one file or several (default "
+        f"{OURS.name}; for instance the Glorot-init runs, fruitbot_impala_glorot_anchor.json and "
+        "fruitbot_impala_glorot_anchor_seed1.json)",
     )
     parser.add_argument(
         "--beside",
@@ -393,17 +465,19 @@ def main() -> None:
         nargs="+",
         default=[],
         metavar="JSON",
-        help="other fruitbot_paper.py runs with the same settings, as columns of the window table (labelled by "
-        "their initialisation)",
+        help="other fruitbot_paper.py runs, each a column group of the window table (labelled by their "
+        "initialisation, the hyperparameters they override and their seed)",
     )
     parser.add_argument(
         "--out",
         type=Path,
         metavar="STEM",
-        help=f"report path without suffix (default {OUT.name} for the default --ours, <ours>_vs_published otherwise)",
+        help=f"report path without suffix (default {OUT.name} for the default --ours, <first --ours>_vs_published "
+        "otherwise)",
     )
     args = parser.parse_args()
-    out = args.out or (OUT if args.ours == OURS else args.ours.with_name(f"{args.ours.stem}_vs_published"))
+    first = args.ours[0]
+    out = args.out or (OUT if args.ours == [OURS] else first.with_name(f"{first.stem}_vs_published"))
     if args.extract is not None:
         harness.write_json(PUBLISHED, extract(args.extract), indent=None)
         print(f"wrote {PUBLISHED}")
@@ -418,12 +492,14 @@ def main() -> None:
         commit = commit_file.read_text().strip() if commit_file.exists() else "unknown"
         harness.write_json(CLEANRL, {"commit": commit, "seed": seed, "run": args.cleanrl.name, **curve})
         print(f"wrote {CLEANRL}")
-    ours, published = harness.read_json(args.ours), harness.read_json(PUBLISHED)
+    ours, published = [harness.read_json(path) for path in args.ours], harness.read_json(PUBLISHED)
+    seeds_of(ours)  # a clear error before any report is written
     cleanrl = harness.read_json(CLEANRL, default=None)
     beside = {}
     for path in args.beside:
         data = harness.read_json(path)
-        beside[f"ours, {init_label(data)}"] = curve_of(data)
+        for record, _ in our_runs(data):
+            beside[run_label(data, record)] = curve_of(record)
     harness.write_report(
         out.with_suffix(".md"),
         render(ours, published, harness.command_line(), cleanrl, beside),

@@ -49,22 +49,27 @@ def write_checkout(root: Path) -> None:
                 writer.writerow([80.0, 99.0, 0.0, 2_015_232.0])  # beyond the extract's 2M steps
 
 
-def ours(last: int, offset: float) -> dict[str, Any]:
+def ours(last: int, offset: float, seed: int = 0, test: float = 0.5) -> dict[str, Any]:
     """Our train return at rollout k is k / 10 + 1 + offset (offset published stds from the mean)."""
     steps = [step for step in STEPS if step <= last]
     returns = [step / ROLLOUT / 10 + 1 + offset for step in steps]
     points = [
-        {"timesteps": step, "test_return_mean": 0.5, "train_levels_return_mean": 0.25}
+        {"timesteps": step, "test_return_mean": test, "train_levels_return_mean": 0.25}
         for step in (0, 163_840, 311_296)
         if step <= last
     ]
     record = {
-        "seed": 0,
+        "seed": seed,
         "train_curve": {"timesteps": steps, "ep_return_mean100": returns},
         "entropy_curve": {"timesteps": steps, "entropy": [2.5] * len(steps)},
         "checkpoints": points,
     }
-    return {"settings": {"timesteps": 999_424}, "runs": [], "in_progress": {"ppo:0.01|200|0": record}}
+    return {"settings": {"timesteps": 999_424}, "runs": [], "in_progress": {f"ppo:0.01|200|{seed}": record}}
+
+
+def finish(data: dict[str, Any]) -> dict[str, Any]:
+    data["runs"] = list(data.pop("in_progress").values())
+    return data
 
 
 def test_extract_reads_train_procgen_layout(tmp_path: Path) -> None:
@@ -77,8 +82,8 @@ def test_extract_reads_train_procgen_layout(tmp_path: Path) -> None:
 def test_comparison_numbers_and_verdict(tmp_path: Path) -> None:
     published = {"commit": "0123456789", "runs": published_runs()}
     # In progress at 311,296 steps (rollout 19), 2 stds below: no verdict yet
-    text = anchor.render(ours(311_296, -2.0), published, "cmd")
-    assert "in progress: 311,296 of 999,424 steps" in text
+    text = anchor.render([ours(311_296, -2.0)], published, "cmd")
+    assert "Ours: one seed (seed 0 in progress: 311,296 of 999,424 steps)" in text
     # rollout 19: ours 1.9 + 1 - 2 = 0.90, published 2.90 +- 1.00 (1.90 to 3.90); test 0.5 against 1.90 +- 1.00
     assert (
         "| 311,296 | 0.90 | 2.90 ± 1.00 (1.90 to 3.90) | -2.0 | 0.25 | 0.50 | 1.90 ± 1.00 (0.90 to 2.90) | -1.4 |"
@@ -89,16 +94,14 @@ def test_comparison_numbers_and_verdict(tmp_path: Path) -> None:
     assert "No verdict yet" in text
     # finished run 0.5 std below the mean at 999,424 (rollout 61): inside; 1.5 std below: outside
     for offset, word in ((-0.5, "inside"), (-1.5, "outside")):
-        data = ours(999_424, offset)
-        data["runs"] = list(data.pop("in_progress").values())
-        text = anchor.render(data, published, "cmd")
+        text = anchor.render([finish(ours(999_424, offset))], published, "cmd")
         assert f"train return {6.1 + 1 + offset:.2f} against 7.10 ± 1.00: {word} the published spread" in text
 
 
 @pytest.mark.parametrize("last", [311_296, 999_424])
 def test_plot(tmp_path: Path, last: int) -> None:
     pytest.importorskip("matplotlib")
-    path = anchor.plot(ours(last, 0.0), {"runs": published_runs()}, tmp_path / "anchor.png")
+    path = anchor.plot([ours(last, 0.0), ours(311_296, 1.0, seed=1)], {"runs": published_runs()}, tmp_path / "a.png")
     assert path.stat().st_size > 10_000
 
 
@@ -131,7 +134,7 @@ def test_cleanrl_curve_and_columns(tmp_path: Path) -> None:
         "ep_return_mean100": [k / 10 + 2 for k in range(1, 9)],
         "entropy": [2.25] * 8,
     }
-    text = anchor.render(ours(311_296, 0.0), {"commit": "0123456789", "runs": published_runs()}, "cmd", cleanrl)
+    text = anchor.render([ours(311_296, 0.0)], {"commit": "0123456789", "runs": published_runs()}, "cmd", cleanrl)
     assert "CleanRL: `ppo_procgen.py` of vwxyzjn/cleanrl (commit fedcba9)" in text
     assert "| 16,384 to 65,536 | 1.25 | 1.25 ± 1.00 (0.25 to 2.25) | +0.0 | 2.50 | 2.10 | 2.25 | +1.0 | 2.25 |" in text
     late_window = text.split("| 147,456 to 196,608 |")[1].split("\n")[0]
@@ -145,13 +148,13 @@ def test_runs_beside_ours_and_the_ours_option(tmp_path: Path, monkeypatch: pytes
     glorot["title"] = "Glorot anchor"
     default = ours(311_296, -2.0)
     default["settings"]["policy"] = "impala"
-    curve = anchor.curve_of(default)
+    curve = anchor.curve_of(default["in_progress"]["ppo:0.01|200|0"])
     assert curve["timesteps"] == STEPS[:19]
     assert curve["ep_return_mean100"] == pytest.approx([k / 10 - 1 for k in range(1, 20)])
     assert curve["entropy"] == [2.5] * 19
 
     published = {"commit": "0123456789", "runs": published_runs()}
-    text = anchor.render(glorot, published, "cmd", beside={"ours, impala": curve})
+    text = anchor.render([glorot], published, "cmd", beside={"ours, impala": curve})
     assert "Ours: Glorot anchor (network: `impala_glorot`)." in text
     assert "| ours, impala train return | d (ours, impala) | entropy (ours, impala) |" in text
     # first window: Glorot 0.25 + 1 + 1 = 2.25 (+1.0); the default-init run -0.75 (-2.0)
@@ -167,5 +170,55 @@ def test_runs_beside_ours_and_the_ours_option(tmp_path: Path, monkeypatch: pytes
     anchor.main()
     report = (tmp_path / "glorot_vs_published.md").read_text()
     assert "| 16,384 to 65,536 | 2.25 |" in report
-    assert "d (ours, SB3 orthogonal init)" in report
+    assert "d (ours, SB3 orthogonal init, seed 0)" in report
     assert (tmp_path / "glorot_vs_published.png").stat().st_size > 10_000
+
+
+def test_seeds_of_one_set_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several seeds: every number of ours is their mean, each seed's value follows; the window table and the
+    verdict use only the rollouts that every seed reached; files of another set-up or a repeated seed are refused."""
+    published = {"commit": "0123456789", "runs": published_runs()}
+    # seed 0 finished 0.5 std below the published mean, seed 1 in progress 1.5 std below, test returns 0.5 and 1.5
+    seed0, seed1 = finish(ours(999_424, -0.5, test=0.5)), ours(311_296, -1.5, seed=1, test=1.5)
+    text = anchor.render([seed1, seed0], published, "cmd")  # ordered by seed whatever the order of the files
+    assert "2 seeds, their mean ± std (ddof 1) and each seed's value" in text
+    assert "(seed 0 finished; seed 1 in progress: 311,296 of 999,424 steps)" in text
+    # rollout 19: seeds 2.40 and 1.40, mean 1.90 (d -1.0); tests 0.5 and 1.5: mean 1.00 against 1.90 +- 1.00
+    assert (
+        "| 311,296 | 1.90 ± 0.71 (2.40, 1.40) | 2.90 ± 1.00 (1.90 to 3.90) | -1.0 | 0.25 ± 0.00 (0.25, 0.25) "
+        "| 1.00 ± 0.71 (0.50, 1.50) | 1.90 ± 1.00 (0.90 to 2.90) | -0.9 |" in text
+    )
+    assert "| 999,424 |" not in text.split("**Every rollout")[1]  # only the rollouts both seeds reached
+    assert "No verdict yet: not every seed has reached 999,424 steps." in text
+
+    both = [seed0, finish(ours(999_424, -1.3, seed=1))]
+    text = anchor.render(both, published, "cmd")
+    # rollout 61: seeds 6.60 and 5.80, mean 6.20 against 7.10 +- 1.00: inside, though seed 1 alone is outside
+    assert "train return (mean of 2 seeds) 6.20 against 7.10 ± 1.00: inside the published spread" in text
+    assert "Each seed: seed 0 6.60 (d -0.5), seed 1 5.80 (d -1.3)." in text
+    text = anchor.render([seed0, finish(ours(999_424, -2.0, seed=1))], published, "cmd")
+    assert "train return (mean of 2 seeds) 5.85 against 7.10 ± 1.00: outside the published spread" in text
+
+    other = finish(ours(999_424, 0.0, seed=2))
+    other["settings"]["policy"] = "impala"
+    with pytest.raises(SystemExit, match=r"these files differ .*'policy'.*--beside"):
+        anchor.seeds_of([seed0, other])
+    with pytest.raises(SystemExit, match=r"seed\(s\) \[0\] twice"):
+        anchor.seeds_of([seed0, finish(ours(999_424, 0.0))])
+
+    # from the command line: two files as --ours, a run beside them labelled by what it overrides
+    variant = finish(ours(999_424, 0.0))
+    variant["settings"]["overrides"] = {"vf_coef": 0.25}
+    variant["runs"][0]["network"] = {"weight_init": "glorot_uniform"}
+    assert anchor.run_label(variant, variant["runs"][0]) == "ours, glorot_uniform init, vf_coef 0.25, seed 0"
+    for name, data in (("s0.json", seed0), ("s1.json", both[1]), ("vf.json", variant), ("published.json", published)):
+        (tmp_path / name).write_text(json.dumps(data))
+    monkeypatch.setattr(anchor, "PUBLISHED", tmp_path / "published.json")
+    monkeypatch.setattr(anchor, "CLEANRL", tmp_path / "no_cleanrl.json")
+    argv = ["impala_anchor.py", "--ours", str(tmp_path / "s0.json"), str(tmp_path / "s1.json")]
+    monkeypatch.setattr(sys, "argv", [*argv, "--beside", str(tmp_path / "vf.json")])
+    pytest.importorskip("matplotlib")
+    anchor.main()
+    report = (tmp_path / "s0_vs_published.md").read_text()
+    assert "Each seed: seed 0 6.60 (d -0.5), seed 1 5.80 (d -1.3)." in report
+    assert "| ours, glorot_uniform init, vf_coef 0.25, seed 0 train return |" in report
