@@ -395,13 +395,8 @@ def plot(
     for index, record in enumerate(records):
         name = "ours" if len(records) == 1 else f"ours, seed {record['seed']}"
         style = styles[index % len(styles)]
-        axes[0].plot(
-            np.asarray(record["train_curve"]["timesteps"]) / 1e6,
-            record["train_curve"]["ep_return_mean100"],
-            style,
-            color="C0",
-            label=name,
-        )
+        for axis, curve, key in ((axes[0], "train_curve", "ep_return_mean100"), (axes[2], "entropy_curve", "entropy")):
+            axis.plot(np.asarray(record[curve]["timesteps"]) / 1e6, record[curve][key], style, color="C0", label=name)
         points = record["checkpoints"]
         axes[1].plot(
             [p["timesteps"] / 1e6 for p in points],
@@ -409,13 +404,6 @@ def plot(
             f"o{style}",
             color="C0",
             label=f"{name} (levels 200-399)",
-        )
-        axes[2].plot(
-            np.asarray(record["entropy_curve"]["timesteps"]) / 1e6,
-            record["entropy_curve"]["entropy"],
-            style,
-            color="C0",
-            label=name,
         )
     for color, (label, curve) in enumerate(others.items(), start=1):
         steps = np.asarray(curve["timesteps"]) / 1e6
