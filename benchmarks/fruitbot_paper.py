@@ -38,9 +38,10 @@ Commands:
     # a CPU-budget run, one process per seed sharing one JSON (1 thread each)
     python benchmarks/fruitbot_paper.py --policy cnn --timesteps 300000 --seeds 0 \\
         --agents ppo:0.01 maxent_one_step:0.03 ppo:0 --resume
-    # a test of one difference from the Procgen paper's set-up, in its own JSON
-    python benchmarks/fruitbot_paper.py --policy impala --num-levels 200 --seeds 0 --agents ppo:0.01 \\
-        --timesteps 999424 --hyperparams vf_coef:0.25 --out benchmarks/results/fruitbot_impala_vf025_anchor.json
+    # a test of one difference from the Procgen paper's set-up (ppo2's value weight), in its own JSON
+    python benchmarks/fruitbot_paper.py --policy impala_glorot --num-levels 200 --seeds 0 --agents ppo:0.01 \\
+        --timesteps 999424 --eval-every 155648 --hyperparams vf_coef:0.25 --resume --checkpoint-every 32768 \\
+        --out benchmarks/results/fruitbot_impala_glorot_vf025.json
     # the paper's budget (2M steps, IMPALA CNN, four level counts)
     python benchmarks/fruitbot_paper.py --timesteps 2000000 --num-levels 50 100 250 500 --seeds 0 1 2
     # re-draw the PNG and the markdown from the JSON only
