@@ -159,8 +159,7 @@ def ours_cell(values: list[float]) -> str:
     """One seed's value, or the seeds' mean ± std (ddof 1) followed by each seed's value."""
     if len(values) == 1:
         return f"{values[0]:.2f}"
-    mean, std, _ = harness.mean_std(values)
-    return f"{mean:.2f} ± {std:.2f} ({', '.join(f'{value:.2f}' for value in values)})"
+    return f"{harness.fmt(values)} ({', '.join(f'{value:.2f}' for value in values)})"
 
 
 def spread(ours: float, values: list[float]) -> tuple[str, float]:
