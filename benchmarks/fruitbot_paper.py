@@ -232,7 +232,16 @@ EVAL_POLICY = "stochastic (deterministic=False: actions sampled from the policy,
 PINNED_ENTROPY = 2.69  # final entropy above this: the policy stayed (almost) uniform over the 15 actions
 ENTROPY_STRIDE = 4  # the entropy callback reads every 4th step of the rollout (all environments)
 # Settings that must agree between the runs of one JSON (checked by --resume and by parallel processes).
-SHARED_SETTINGS = ("timesteps", "policy", "n_envs", "hyperparameters", "eval_every", "eval_episodes", "quick")
+SHARED_SETTINGS = (
+    "timesteps",
+    "policy",
+    "n_envs",
+    "hyperparameters",
+    "reward_norm_gamma",
+    "eval_every",
+    "eval_episodes",
+    "quick",
+)
 
 # Published reference numbers (only numbers read in a source; see the markdown section it produces).
 PUBLISHED_COMPARISON = """\
@@ -434,6 +443,17 @@ def make_model(agent: str, policy: str, env: VecEnv, seed: int, hyperparams: dic
     return algo(policy_class, env, seed=seed, verbose=0, device=device, **hyperparams, **spec["kwargs"])
 
 
+def reward_norm_gamma(settings: dict[str, Any]) -> float:
+    """The discount of ``VecNormalize``'s return statistics: ``--reward-norm-gamma``, else the algorithm's gamma."""
+    gamma = settings.get("reward_norm_gamma")
+    return settings["hyperparameters"]["gamma"] if gamma is None else gamma
+
+
+def normalized_rewards(monitor: VecMonitor, settings: dict[str, Any]) -> VecNormalize:
+    """Rewards (not observations) scaled by the running std of a discounted return, as the Procgen paper's set-up."""
+    return VecNormalize(monitor, norm_obs=False, norm_reward=True, gamma=reward_norm_gamma(settings))
+
+
 def evaluate_returns(model: PPO, env: VecEnv, episodes: int, seed: int) -> tuple[float, float, float]:
     """Mean and std of the episode return and mean length over ``episodes`` episodes (stochastic policy)."""
     env.seed(seed)  # the same levels at every checkpoint (ProcgenVecEnv rebuilds at the reset)
@@ -534,7 +554,7 @@ def run_one(
     )
     state: dict[str, Any] | None = None
     if resume_from is None:
-        env = VecNormalize(monitor, norm_obs=False, norm_reward=True, gamma=settings["hyperparameters"]["gamma"])
+        env = normalized_rewards(monitor, settings)
         model = make_model(agent, args.policy, env, seed, settings["hyperparameters"], args.device)
     else:
         with open(resume_from / STATE_FILE, "rb") as handle:
@@ -684,7 +704,8 @@ def merge_header(data: dict[str, Any], settings: dict[str, Any], environment: di
     """Create the header of a new results file, or check that ``settings`` agree with an existing one."""
     if "settings" in data:
         old = data["settings"]
-        wrong = {key: (old.get(key), settings[key]) for key in SHARED_SETTINGS if old.get(key) != settings[key]}
+        # .get: a setting added later (reward_norm_gamma) is absent from older files, and None means its default
+        wrong = {key: (old.get(key), settings.get(key)) for key in SHARED_SETTINGS if old.get(key) != settings.get(key)}
         if wrong:
             raise SystemExit(
                 f"The results file was written with other settings (file, now): {wrong}. "
@@ -781,6 +802,13 @@ def render_markdown(data: dict[str, Any], out: Path) -> str:
         "",
     ]
     changed = settings.get("overrides", {})
+    if settings.get("reward_norm_gamma") is not None:
+        lines += [
+            f"**Reward normalisation**: `VecNormalize` keeps its return statistics with discount "
+            f"{settings['reward_norm_gamma']} (`--reward-norm-gamma`; default here: the algorithm's gamma "
+            f"{hp['gamma']}).",
+            "",
+        ]
     if changed:
         lines += [
             "**Changed from the Procgen paper's PPO settings as this script sets them** (`--hyperparams`): "
@@ -999,6 +1027,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="change the Procgen paper's PPO settings for a test of one difference (e.g. vf_coef:0.25): recorded in "
         "the JSON's settings, so a run with other values needs its own --out",
     )
+    parser.add_argument(
+        "--reward-norm-gamma",
+        type=float,
+        default=None,
+        metavar="GAMMA",
+        help="discount of VecNormalize's return statistics, by which rewards are scaled (default: the algorithm's "
+        "gamma, as rl-zoo; openai/baselines' Procgen set-up keeps VecNormalize's 0.99): recorded in the JSON's "
+        "settings, so a run with another value needs its own --out",
+    )
     parser.add_argument("--eval-every", type=int, default=None, help="steps between evaluations (default 100,000)")
     parser.add_argument(
         "--eval-episodes", type=int, default=None, help="episodes per evaluation, test and train (default 128)"
@@ -1059,6 +1096,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         apply_overrides(PPO_HYPERPARAMS, args.hyperparams)
     except ValueError as error:
         parser.error(str(error))
+    if args.reward_norm_gamma is not None and not 0.0 < args.reward_norm_gamma < 1.0:
+        parser.error(
+            f"--reward-norm-gamma must be a discount strictly between 0 and 1 (e.g. 0.99, VecNormalize's default), "
+            f"got {args.reward_norm_gamma}"
+        )
     if args.checkpoint_every < 0:
         parser.error(
             f"--checkpoint-every must be a number of steps >= 0 (0: at evaluation points only), "
@@ -1095,6 +1137,7 @@ def main(argv: list[str] | None = None) -> None:
         "n_envs": n_envs,
         "hyperparameters": hyperparams,
         "overrides": overrides,
+        "reward_norm_gamma": args.reward_norm_gamma,
         "eval_every": args.eval_every,
         "eval_episodes": args.eval_episodes,
         "eval_policy": EVAL_POLICY,

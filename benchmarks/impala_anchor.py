@@ -140,7 +140,7 @@ def seeds_of(files: list[dict[str, Any]]) -> list[tuple[dict[str, Any], bool]]:
     for data in files[1:]:
         wrong = {
             key: (first.get(key), data["settings"].get(key))
-            for key in ("policy", "hyperparameters", "n_envs", "timesteps", "eval_every")
+            for key in ("policy", "hyperparameters", "reward_norm_gamma", "n_envs", "timesteps", "eval_every")
             if first.get(key) != data["settings"].get(key)
         }
         if wrong:
@@ -186,9 +186,12 @@ def init_label(record: dict[str, Any]) -> str:
 
 
 def run_label(data: dict[str, Any], record: dict[str, Any]) -> str:
-    """A run beside ours, told apart by its initialisation, the hyperparameters its file overrode and its seed."""
+    """A run beside ours, told apart by its initialisation, the hyperparameters its file overrode, the discount of
+    its reward normalisation if it was set, and its seed."""
     overrides = data["settings"].get("overrides") or {}
     parts = [init_label(record), *(f"{key} {value}" for key, value in overrides.items())]
+    if data["settings"].get("reward_norm_gamma") is not None:
+        parts.append(f"reward-norm gamma {data['settings']['reward_norm_gamma']}")
     return f"ours, {', '.join(parts)}, seed {record['seed']}"
 
 

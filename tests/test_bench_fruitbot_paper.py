@@ -1,5 +1,6 @@
 """benchmarks/fruitbot_paper.py: ``--hyperparams`` changes the Procgen paper's PPO settings for a test of one
-difference, checks what it is given, records the change and reaches the model."""
+difference, checks what it is given, records the change and reaches the model; ``--reward-norm-gamma`` does the
+same for the discount of the reward normalisation."""
 
 from __future__ import annotations
 
@@ -76,3 +77,53 @@ def test_override_reaches_the_model_and_the_report() -> None:
     text = paper.render_markdown(data, Path("x.json"))
     expected = "settings as this script sets them** (`--hyperparams`): `vf_coef` 0.25 (default here: 0.5)."
     assert expected in text
+
+
+def test_reward_norm_gamma_reaches_vecnormalize_and_the_report() -> None:
+    """Absent (older files) or None: the algorithm's gamma, as before; given: VecNormalize's discount."""
+    pytest.importorskip("procgen")
+    from sb3_maxent.envs.procgen import make_procgen_vec_env
+
+    base = {"hyperparameters": dict(paper.PPO_HYPERPARAMS)}
+    assert paper.reward_norm_gamma(base) == paper.reward_norm_gamma({**base, "reward_norm_gamma": None}) == 0.999
+    monitor = make_procgen_vec_env(n_envs=2, num_levels=1, start_level=0, distribution_mode="easy", seed=0)
+    try:
+        assert paper.normalized_rewards(monitor, base).gamma == 0.999
+        env = paper.normalized_rewards(monitor, {**base, "reward_norm_gamma": 0.99})
+        assert (env.gamma, env.norm_obs, env.norm_reward) == (0.99, False, True)
+    finally:
+        monitor.close()
+
+    settings = {
+        **base,
+        "timesteps": 1024,
+        "policy": "cnn",
+        "n_envs": 2,
+        "reward_norm_gamma": 0.99,
+        "eval_every": 512,
+        "eval_episodes": 4,
+        "eval_policy": paper.EVAL_POLICY,
+        "quick": False,
+    }
+    data = {"settings": settings, "environment": paper.environment_info(1, "cpu"), "runs": [], "in_progress": {}}
+    text = paper.render_markdown(data, Path("x.json"))
+    expected = "statistics with discount 0.99 (`--reward-norm-gamma`; default here: the algorithm's gamma 0.999)."
+    assert expected in text
+
+
+@pytest.mark.parametrize("value", ["0", "1", "1.5", "-0.9"])
+def test_bad_reward_norm_gamma_on_the_command_line(value: str) -> None:
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--reward-norm-gamma", value], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "--reward-norm-gamma must be a discount strictly between 0 and 1" in result.stderr
+
+
+def test_a_file_without_reward_norm_gamma_resumes_with_the_default() -> None:
+    """Files written before the option existed agree with a command that does not give it, not with one that does."""
+    settings = {key: 0 for key in paper.SHARED_SETTINGS if key != "reward_norm_gamma"}
+    data = {"settings": dict(settings)}
+    paper.merge_header(data, {**settings, "reward_norm_gamma": None, "command": "a"}, {})
+    with pytest.raises(SystemExit, match=r"'reward_norm_gamma': \(None, 0.99\)"):
+        paper.merge_header(data, {**settings, "reward_norm_gamma": 0.99, "command": "b"}, {})

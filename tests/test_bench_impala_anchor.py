@@ -211,6 +211,11 @@ def test_seeds_of_one_set_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     variant["settings"]["overrides"] = {"vf_coef": 0.25}
     variant["runs"][0]["network"] = {"weight_init": "glorot_uniform"}
     assert anchor.run_label(variant, variant["runs"][0]) == "ours, glorot_uniform init, vf_coef 0.25, seed 0"
+    ppo2_like = finish(ours(999_424, 0.0, seed=1))
+    ppo2_like["settings"]["reward_norm_gamma"] = 0.99
+    assert anchor.run_label(ppo2_like, ppo2_like["runs"][0]).endswith("init, reward-norm gamma 0.99, seed 1")
+    with pytest.raises(SystemExit, match=r"these files differ .*'reward_norm_gamma': \(None, 0.99\)"):
+        anchor.seeds_of([seed0, ppo2_like])
     for name, data in (("s0.json", seed0), ("s1.json", both[1]), ("vf.json", variant), ("published.json", published)):
         (tmp_path / name).write_text(json.dumps(data))
     monkeypatch.setattr(anchor, "PUBLISHED", tmp_path / "published.json")
