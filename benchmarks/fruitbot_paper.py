@@ -42,6 +42,11 @@ Commands:
     python benchmarks/fruitbot_paper.py --policy impala_glorot --num-levels 200 --seeds 0 --agents ppo:0.01 \\
         --timesteps 999424 --eval-every 155648 --hyperparams vf_coef:0.25 --resume --checkpoint-every 32768 \\
         --out benchmarks/results/fruitbot_impala_glorot_vf025.json
+    # every known difference from ppo2 at once: its value weight and clipping, Adam epsilon, reward normalisation
+    python benchmarks/fruitbot_paper.py --policy impala_glorot --num-levels 200 --seeds 0 --agents ppo:0.01 \\
+        --timesteps 999424 --eval-every 155648 --hyperparams vf_coef:0.25 clip_range_vf:0.2 \\
+        "policy_kwargs:{'optimizer_kwargs': {'eps': 1e-05}}" --reward-norm-gamma 0.99 --resume \\
+        --checkpoint-every 32768 --out benchmarks/results/fruitbot_impala_glorot_ppo2.json
     # the paper's budget (2M steps, IMPALA CNN, four level counts)
     python benchmarks/fruitbot_paper.py --timesteps 2000000 --num-levels 50 100 250 500 --seeds 0 1 2
     # re-draw the PNG and the markdown from the JSON only
