@@ -23,14 +23,26 @@ PPO_CARTPOLE: dict[str, Any] = {
 }
 
 
-def assert_same_parameters(params: dict[str, th.Tensor], reference: dict[str, th.Tensor], exact: bool = True) -> None:
-    """``torch.equal`` per tensor (``exact``), or equal within float rounding (rtol 1e-5, atol 1e-6)."""
+#: Tolerance for parameters compared with a fixture written on another machine: a CPU with other float kernels
+#: (AVX-512 against the fixture machine's) differs in the last bits, and a few thousand training steps grow that
+#: to about 1e-6 relative, 1.1e-4 on the largest (Pendulum, gSDE, MaxEntA2C; measured on an AVX-512 Xeon).
+FIXTURE_RTOL, FIXTURE_ATOL = 1e-3, 1e-5
+
+
+def assert_same_parameters(
+    params: dict[str, th.Tensor],
+    reference: dict[str, th.Tensor],
+    exact: bool = True,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+) -> None:
+    """``torch.equal`` per tensor (``exact``), or equal within ``rtol`` / ``atol`` (by default float rounding)."""
     assert params.keys() == reference.keys()
     for name, param in params.items():
         if exact:
             assert th.equal(param, reference[name]), name
         else:
-            th.testing.assert_close(param, reference[name], rtol=1e-5, atol=1e-6, msg=name)
+            th.testing.assert_close(param, reference[name], rtol=rtol, atol=atol, msg=name)
 
 
 class SolvedCallback(BaseCallback):

@@ -183,7 +183,7 @@ GRIDWORLD: dict[str, Any] = dict(
     gradient_steps=1,
     policy_kwargs=dict(net_arch=[64, 64]),
 )
-GRIDWORLD_BUDGET = 10_000
+GRIDWORLD_BUDGET = 20_000  # seed 2 failed at 10k on an AVX-512 Xeon (success 0), solved at 15k and 20k
 
 
 @pytest.mark.slow

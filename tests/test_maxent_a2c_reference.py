@@ -4,8 +4,10 @@ MaxEntA2C's soft bonus taken from its training forward pass reproduces the entro
 ``fixtures/maxent_a2c_reference.pt`` was written by the MaxEntA2C of commit 4df0400, which computed H(pi_old) in a
 separate batched pass over the rollout buffer after SB3's ``collect_rollouts``. The current MaxEntA2C takes the same
 entropies from A2C's own forward pass in ``train`` (same parameters, rows in the order ``RolloutBuffer.get`` drew);
-the parameters after a few thousand steps must be ``torch.equal`` to the reference. Regenerate only to record a
-deliberate change: ``OMP_NUM_THREADS=1 python tests/test_maxent_a2c_reference.py``.
+the parameters after a few thousand steps were ``torch.equal`` to the reference on the machine that wrote it; on a
+CPU with other float kernels they agree within ``helpers.FIXTURE_RTOL`` / ``FIXTURE_ATOL`` (the last bits differ and
+training grows them), which a change of the update itself exceeds. Regenerate only to record a deliberate
+change: ``OMP_NUM_THREADS=1 python tests/test_maxent_a2c_reference.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 import pytest
 import torch as th
-from helpers import assert_same_parameters
+from helpers import FIXTURE_ATOL, FIXTURE_RTOL, assert_same_parameters
 
 from sb3_maxent import MaxEntA2C
 
@@ -44,7 +46,7 @@ def train(case: str) -> dict[str, th.Tensor]:
 @pytest.mark.parametrize("case", list(CASES))
 def test_matches_reference(case: str) -> None:
     reference = th.load(PATH)[case]
-    assert_same_parameters(train(case), reference)
+    assert_same_parameters(train(case), reference, exact=False, rtol=FIXTURE_RTOL, atol=FIXTURE_ATOL)
 
 
 if __name__ == "__main__":
