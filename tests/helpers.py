@@ -23,7 +23,7 @@ PPO_CARTPOLE: dict[str, Any] = {
 }
 
 
-#: Tolerance for parameters compared with a fixture written on another machine: a CPU with other float kernels
+#: Tolerance for the gSDE fixture case, written on another machine: a CPU with other float kernels
 #: (AVX-512 against the fixture machine's) differs in the last bits, and a few thousand training steps grow that
 #: to about 1e-6 relative, 1.1e-4 on the largest (Pendulum, gSDE, MaxEntA2C; measured on an AVX-512 Xeon).
 FIXTURE_RTOL, FIXTURE_ATOL = 1e-3, 1e-5

@@ -5,8 +5,9 @@ MaxEntA2C's soft bonus taken from its training forward pass reproduces the entro
 separate batched pass over the rollout buffer after SB3's ``collect_rollouts``. The current MaxEntA2C takes the same
 entropies from A2C's own forward pass in ``train`` (same parameters, rows in the order ``RolloutBuffer.get`` drew);
 the parameters after a few thousand steps were ``torch.equal`` to the reference on the machine that wrote it; on a
-CPU with other float kernels they agree within ``helpers.FIXTURE_RTOL`` / ``FIXTURE_ATOL`` (the last bits differ and
-training grows them), which a change of the update itself exceeds. Regenerate only to record a deliberate
+CPU with other float kernels they agree within float rounding (the last bits differ and training grows them), gSDE
+within ``helpers.FIXTURE_RTOL`` / ``FIXTURE_ATOL`` (measured on an AVX-512 Xeon: 1.1e-4 relative).
+Regenerate only to record a deliberate
 change: ``OMP_NUM_THREADS=1 python tests/test_maxent_a2c_reference.py``.
 """
 
@@ -46,7 +47,9 @@ def train(case: str) -> dict[str, th.Tensor]:
 @pytest.mark.parametrize("case", list(CASES))
 def test_matches_reference(case: str) -> None:
     reference = th.load(PATH)[case]
-    assert_same_parameters(train(case), reference, exact=False, rtol=FIXTURE_RTOL, atol=FIXTURE_ATOL)
+    loose = case.endswith("gSDE")  # 1.1e-4 relative from the fixture on an AVX-512 Xeon, the others <= 1.4e-6
+    tolerance = {"rtol": FIXTURE_RTOL, "atol": FIXTURE_ATOL} if loose else {}
+    assert_same_parameters(train(case), reference, exact=False, **tolerance)
 
 
 if __name__ == "__main__":
