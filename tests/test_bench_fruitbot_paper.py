@@ -17,6 +17,26 @@ import fruitbot_paper as paper
 SCRIPT = Path(paper.__file__)
 
 
+def report_of(**settings: object) -> str:
+    """The markdown report of a file with no runs yet, whose settings are a tiny run's with ``settings`` on top."""
+    tiny = {
+        "timesteps": 1024,
+        "policy": "cnn",
+        "n_envs": 2,
+        "eval_every": 512,
+        "eval_episodes": 4,
+        "eval_policy": paper.EVAL_POLICY,
+        "quick": False,
+    }
+    data = {
+        "settings": {**tiny, **settings},
+        "environment": paper.environment_info(1, "cpu"),
+        "runs": [],
+        "in_progress": {},
+    }
+    return paper.render_markdown(data, Path("x.json"))
+
+
 def test_overrides_are_parsed_as_literals() -> None:
     base = dict(paper.PPO_HYPERPARAMS)
     changed = paper.apply_overrides(base, ["vf_coef:0.25", "policy_kwargs:{'optimizer_kwargs': {'eps': 1e-05}}"])
@@ -62,19 +82,7 @@ def test_override_reaches_the_model_and_the_report() -> None:
         env.close()
     assert (model.vf_coef, model.max_grad_norm, model.ent_coef) == (0.25, 1.0, 0.01)
 
-    settings = {
-        "timesteps": 1024,
-        "policy": "cnn",
-        "n_envs": 2,
-        "hyperparameters": hyperparams,
-        "overrides": {"vf_coef": 0.25},
-        "eval_every": 512,
-        "eval_episodes": 4,
-        "eval_policy": paper.EVAL_POLICY,
-        "quick": False,
-    }
-    data = {"settings": settings, "environment": paper.environment_info(1, "cpu"), "runs": [], "in_progress": {}}
-    text = paper.render_markdown(data, Path("x.json"))
+    text = report_of(hyperparameters=hyperparams, overrides={"vf_coef": 0.25})
     expected = "settings as this script sets them** (`--hyperparams`): `vf_coef` 0.25 (default here: 0.5)."
     assert expected in text
 
@@ -94,19 +102,7 @@ def test_reward_norm_gamma_reaches_vecnormalize_and_the_report() -> None:
     finally:
         monitor.close()
 
-    settings = {
-        **base,
-        "timesteps": 1024,
-        "policy": "cnn",
-        "n_envs": 2,
-        "reward_norm_gamma": 0.99,
-        "eval_every": 512,
-        "eval_episodes": 4,
-        "eval_policy": paper.EVAL_POLICY,
-        "quick": False,
-    }
-    data = {"settings": settings, "environment": paper.environment_info(1, "cpu"), "runs": [], "in_progress": {}}
-    text = paper.render_markdown(data, Path("x.json"))
+    text = report_of(**base, reward_norm_gamma=0.99)
     expected = "statistics with discount 0.99 (`--reward-norm-gamma`; default here: the algorithm's gamma 0.999)."
     assert expected in text
 
