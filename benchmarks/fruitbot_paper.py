@@ -236,6 +236,16 @@ POLICIES: dict[str, tuple[Any, dict[str, Any]]] = {
 EVAL_POLICY = "stochastic (deterministic=False: actions sampled from the policy, as the paper's agents act)"
 PINNED_ENTROPY = 2.69  # final entropy above this: the policy stayed (almost) uniform over the 15 actions
 ENTROPY_STRIDE = 4  # the entropy callback reads every 4th step of the rollout (all environments)
+# What the algorithm logs in each train() (``train/<key>``) and the callback keeps per update: how far the
+# policy moved (ppo2's progress files log approxkl and clipfrac too) and how well the value head fits.
+UPDATE_STATS = (
+    "approx_kl",
+    "clip_fraction",
+    "explained_variance",
+    "value_loss",
+    "policy_gradient_loss",
+    "entropy_loss",
+)
 # Settings that must agree between the runs of one JSON (checked by --resume and by parallel processes).
 SHARED_SETTINGS = (
     "timesteps",
@@ -305,6 +315,10 @@ class PaperCallback(BaseCallback):
       step, all environments), computed the same way for PPO and MaxEntPPO: this is the quantity MaxEntPPO
       logs as ``rollout/policy_entropy`` (over every step), which is kept next to it as a check. The
       single-sample estimate mean(-log pi_old(a_t|s_t)) over the whole rollout is recorded too.
+    * After every update (``update_curve``, at the step count of the rollout it learned from): what the
+      algorithm logged in ``train()``, the ``UPDATE_STATS``: approximate KL and clip fraction (how far the
+      policy moved), explained variance and value loss (how well the value head fits), the policy-gradient and
+      entropy losses.
     * At the start of the first rollout after every ``eval_every`` steps (and by :meth:`checkpoint` at the
       end): the return on the unseen test levels and on the training levels (stochastic policy). The torch
       random state is saved and restored around evaluations, so they do not change the training run.
@@ -343,6 +357,7 @@ class PaperCallback(BaseCallback):
             "entropy_sample_estimate": [],
             "algorithm_logged": [],
         }
+        self.update_curve: dict[str, list[float]] = {"timesteps": [], **{key: [] for key in UPDATE_STATS}}
         self.checkpoints: list[dict[str, Any]] = []
         self.episodes = 0
 
@@ -355,7 +370,17 @@ class PaperCallback(BaseCallback):
         self.next_save = (self.num_timesteps // self.save_every + 1) * self.save_every if self.save_every else 0
 
     # Everything of the callback that a resumed run needs (see :func:`save_checkpoint`).
-    STATE_KEYS = ("train_curve", "entropy_curve", "checkpoints", "episodes", "next_eval", "eval_seconds")
+    STATE_KEYS = (
+        "train_curve",
+        "entropy_curve",
+        "update_curve",
+        "checkpoints",
+        "episodes",
+        "next_eval",
+        "eval_seconds",
+    )
+    # Added after runs were checkpointed without them: such a checkpoint resumes with an empty curve.
+    OPTIONAL_STATE_KEYS = ("update_curve",)
 
     def state(self) -> dict[str, Any]:
         state = {key: copy.deepcopy(getattr(self, key)) for key in self.STATE_KEYS}
@@ -364,14 +389,26 @@ class PaperCallback(BaseCallback):
 
     def restore(self, state: dict[str, Any]) -> None:
         for key in self.STATE_KEYS:
-            setattr(self, key, copy.deepcopy(state[key]))
+            if key in state or key not in self.OPTIONAL_STATE_KEYS:
+                setattr(self, key, copy.deepcopy(state[key]))
         self.elapsed_before = state["elapsed_s"]
 
     def _on_step(self) -> bool:
         self.episodes += int(np.sum(self.locals["dones"]))
         return True
 
+    def _record_update(self) -> None:
+        """The statistics the algorithm logged in its last ``train()``, once per update (none before the first)."""
+        logged = self.model.logger.name_to_value
+        if "train/approx_kl" not in logged or self.update_curve["timesteps"][-1:] == [self.num_timesteps]:
+            return
+        self.update_curve["timesteps"].append(int(self.num_timesteps))
+        for key in UPDATE_STATS:
+            self.update_curve[key].append(float(logged[f"train/{key}"]))
+
     def _on_rollout_start(self) -> None:
+        # A train() has just ended (SB3 clears the logger's values only after the next rollout).
+        self._record_update()
         if self.num_timesteps >= self.next_eval:
             self.checkpoint()
         elif self.save_every and self.num_timesteps >= self.next_save:
@@ -379,6 +416,7 @@ class PaperCallback(BaseCallback):
             self.on_checkpoint()
 
     def checkpoint(self) -> None:
+        self._record_update()  # the last update of a run, which no rollout follows
         if self.checkpoints and self.checkpoints[-1]["timesteps"] == self.num_timesteps:
             return
         started = time.perf_counter()
@@ -621,7 +659,10 @@ def run_one(
         (``in_progress``) and, before the end, a resume checkpoint."""
         nonlocal saved
         record.update(
-            train_curve=callback.train_curve, entropy_curve=callback.entropy_curve, checkpoints=callback.checkpoints
+            train_curve=callback.train_curve,
+            entropy_curve=callback.entropy_curve,
+            update_curve=callback.update_curve,
+            checkpoints=callback.checkpoints,
         )
         save_partial(record)
         if model.num_timesteps < settings["timesteps"]:  # the final checkpoint is the finished record
@@ -655,6 +696,7 @@ def run_one(
         timesteps=int(model.num_timesteps),
         train_curve=callback.train_curve,
         entropy_curve=callback.entropy_curve,
+        update_curve=callback.update_curve,
         checkpoints=callback.checkpoints,
         final={
             "train_return_last100": callback.train_curve["ep_return_mean100"][-1],

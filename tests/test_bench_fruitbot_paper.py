@@ -123,3 +123,15 @@ def test_a_file_without_reward_norm_gamma_resumes_with_the_default() -> None:
     paper.merge_header(data, {**settings, "reward_norm_gamma": None, "command": "a"}, {})
     with pytest.raises(SystemExit, match=r"'reward_norm_gamma': \(None, 0.99\)"):
         paper.merge_header(data, {**settings, "reward_norm_gamma": 0.99, "command": "b"}, {})
+
+
+def test_checkpoints_without_an_update_curve_resume_with_an_empty_one() -> None:
+    """Runs checkpointed before the per-update statistics were kept resume; another missing curve is an error."""
+    callback = paper.PaperCallback(512, dict, lambda: None)
+    state = {key: callback.state()[key] for key in paper.PaperCallback.STATE_KEYS if key != "update_curve"}
+    state.update(episodes=7, elapsed_s=1.0)
+    callback.restore(state)
+    assert callback.episodes == 7
+    assert callback.update_curve == {"timesteps": [], **{key: [] for key in paper.UPDATE_STATS}}
+    with pytest.raises(KeyError, match="train_curve"):
+        callback.restore({key: value for key, value in state.items() if key != "train_curve"})

@@ -38,7 +38,12 @@ def curves(run: dict[str, Any]) -> dict[str, Any]:
     """Everything measured, without wall-clock times."""
     train = {key: value for key, value in run["train_curve"].items() if key != "wall_s"}
     checkpoints = [{key: value for key, value in point.items() if key != "eval_s"} for point in run["checkpoints"]]
-    return {"train": train, "entropy": run["entropy_curve"], "checkpoints": checkpoints}
+    return {
+        "train": train,
+        "entropy": run["entropy_curve"],
+        "updates": run["update_curve"],
+        "checkpoints": checkpoints,
+    }
 
 
 def test_resumed_run_matches_uninterrupted(tmp_path: Path) -> None:
@@ -62,6 +67,10 @@ def test_resumed_run_matches_uninterrupted(tmp_path: Path) -> None:
     out = run_script("--agents", agent, "--out", str(cut), "--resume")
     assert "resumed from" in out
     expected = only_run(whole.with_name("whole_quick.json"))
+    # one entry per update, the last one (which no rollout follows) included
+    assert expected["update_curve"]["timesteps"] == [512, 1024, 1536]
+    assert min(expected["update_curve"]["approx_kl"]) > 0
+    assert min(expected["update_curve"]["clip_fraction"]) >= 0
     resumed = only_run(cut_json)
     assert resumed["resumed_at"] == [512]
     assert resumed["timesteps"] == expected["timesteps"] == 1536
