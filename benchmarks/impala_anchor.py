@@ -21,7 +21,10 @@ parameters and no weight in the update. The quantities compared:
 * **test return**: published, the test worker's ``eprewmean`` (full distribution, during training); ours,
   ``--eval-episodes`` episodes on levels 200-399 at each evaluation point (stochastic policy);
 * **entropy**: published, ``loss/policy_entropy`` (mean over the update's minibatches); ours, the mean
-  closed-form entropy over the rollout before the update.
+  closed-form entropy over the rollout before the update;
+* **episode length and update size** (a table of their own): the mean episode length, and each update's clip
+  fraction, approximate KL and explained variance (ppo2's ``eplenmean``, ``loss/clipfrac``, ``loss/approxkl``,
+  ``misc/explained_variance``; ours from the run's ``update_curve``, which runs started before it existed lack).
 
 The verdict the issue asks for is taken at 999,424 steps: our train return (with several seeds, their mean)
 *inside the published spread* if it is within one standard deviation (ddof 1, three runs) of the published mean.
@@ -61,6 +64,16 @@ RUN_FILES = "train_procgen/results/easy-200-run{run}/progress-fruitbot-{split}.c
 LAST_STEP = 2_000_000  # the extract keeps the first 2M steps (the stage-2 budget) of the 25M-step runs
 WINDOW = 65_536  # 4 rollouts: the windows of the smoothed comparison
 VERDICT_STEP = 999_424
+# The training worker's other columns kept by the extract (our name: ppo2's column): the entropy, the mean
+# length of the last 100 episodes, and each update's size and value fit.
+TRAIN_COLUMNS = {
+    "entropy": "loss/policy_entropy",
+    "episode_length": "eplenmean",
+    "approx_kl": "loss/approxkl",
+    "clip_fraction": "loss/clipfrac",
+    "explained_variance": "misc/explained_variance",
+}
+UPDATE_KEYS = ("clip_fraction", "approx_kl", "explained_variance")
 
 
 def extract(checkout: Path) -> dict[str, Any]:
@@ -76,7 +89,8 @@ def extract(checkout: Path) -> dict[str, Any]:
                 "ep_return_mean100": [float(row["eprewmean"]) for row in rows],
             }
             if split == "train":
-                curves[split]["entropy"] = [float(row["loss/policy_entropy"]) for row in rows]
+                for key, column in TRAIN_COLUMNS.items():
+                    curves[split][key] = [float(row[column]) for row in rows]
         runs.append(curves)
     commit = subprocess.run(
         ["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
@@ -88,7 +102,9 @@ def extract(checkout: Path) -> dict[str, Any]:
         "license": "MIT License, Copyright (c) 2019 OpenAI (the repository's LICENSE)",
         "command": "mpiexec -np 2 python -m train_procgen.train --env_name fruitbot --num_levels 200 "
         "--distribution_mode easy --test_worker_interval 2",
-        "columns": "misc/total_timesteps, eprewmean, loss/policy_entropy (train only); first 2M steps",
+        "columns": "misc/total_timesteps, eprewmean; train only: "
+        + ", ".join(TRAIN_COLUMNS.values())
+        + "; first 2M steps",
         "runs": runs,
     }
 
@@ -204,6 +220,65 @@ def beside_cells(curve: dict[str, Any], steps: list[int], published_runs: list[f
     _, d = spread(mean, [float(value) for value in published_runs])
     entropy = float(np.mean([curve["entropy"][index[step]] for step in steps]))
     return [f"{mean:.2f}", f"{d:+.1f}", f"{entropy:.2f}"]
+
+
+def window_episode_length(record: dict[str, Any], steps: list[int]) -> float:
+    """Mean length of the episodes that ended during the rollouts ``steps`` (steps over episodes; NaN without the
+    episode count)."""
+    curve = record["train_curve"]
+    if "episodes" not in curve:
+        return math.nan
+    index = {step: position for position, step in enumerate(curve["timesteps"])}
+    first, last = index[steps[0]], index[steps[-1]]
+    before_steps, before_episodes = (curve["timesteps"][first - 1], curve["episodes"][first - 1]) if first else (0, 0)
+    ended = curve["episodes"][last] - before_episodes
+    return (curve["timesteps"][last] - before_steps) / ended if ended else math.nan
+
+
+def window_update_stat(record: dict[str, Any], key: str, steps: list[int]) -> float:
+    """Mean of an update statistic over the updates made on the rollouts ``steps`` (NaN if one is missing)."""
+    curve = record.get("update_curve") or {"timesteps": []}
+    index = {step: position for position, step in enumerate(curve["timesteps"])}
+    if not all(step in index for step in steps):
+        return math.nan
+    return float(np.mean([curve[key][index[step]] for step in steps]))
+
+
+def update_table(records: list[dict[str, Any]], published: dict[str, Any], steps_all: list[int]) -> list[str]:
+    """Window table of episode lengths and of how far each update moved the policy, ours beside ppo2's logs."""
+    lines = [
+        f"**Episode length and update size, in windows of {WINDOW:,d} steps.** Episode length: ours, the window's "
+        "steps over the episodes that ended in it; published, ppo2's `eplenmean` (the last 100 episodes) averaged "
+        "over the window. Clip fraction: the share of samples whose probability ratio left [0.8, 1.2] in the update "
+        "(the same definition on both sides). Approximate KL: SB3's estimate mean((r - 1) - log r), ppo2's "
+        "mean((log r)^2) / 2, both second-order approximations of the KL divergence the update made. Explained "
+        "variance of the value predictions over the rollout's returns. Ours: the mean over seeds (n/a where a run "
+        "did not record it); published: mean ± std of the three runs.",
+        "",
+    ]
+    rows = []
+    last = steps_all[-1]
+    for start in range(0, last, WINDOW):
+        steps = [step for step in steps_all if start < step <= start + WINDOW]
+        row = [f"{steps[0]:,d} to {steps[-1]:,d}"]
+        for key in ("episode_length", *UPDATE_KEYS):
+            if key == "episode_length":
+                ours = [window_episode_length(record, steps) for record in records]
+            else:
+                ours = [window_update_stat(record, key, steps) for record in records]
+            digits = 1 if key == "episode_length" else 3 if key != "approx_kl" else 4
+            mean, _, count = harness.mean_std(ours)
+            row.append(f"{mean:.{digits}f}" if count == len(ours) else "n/a")
+            per_run = [
+                float(np.mean([run["train"][key][run["train"]["timesteps"].index(step)] for step in steps]))
+                for run in published["runs"]
+            ]
+            row.append(harness.fmt(per_run, digits))
+        rows.append(row)
+    header = ["steps"]
+    for name in ("episode length", "clip fraction", "approx. KL", "explained variance"):
+        header += [f"{name} (ours)", "published"]
+    return [*lines, *harness.md_table(header, rows, "r" * len(header)), ""]
 
 
 def render(
@@ -336,6 +411,8 @@ def render(
         header += [f"{label} train return", f"d ({label})", f"entropy ({label})"]
     lines += harness.md_table(header, rows, "r" * len(header))
     lines += [""]
+    if "episode_length" in published["runs"][0]["train"]:
+        lines += update_table(records, published, steps_all)
     if VERDICT_STEP in steps_all:
         values = published_at(published, "train", "ep_return_mean100", VERDICT_STEP)
         mean, std, _ = harness.mean_std(values)

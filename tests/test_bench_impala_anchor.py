@@ -27,7 +27,16 @@ def published_runs() -> list[dict[str, Any]]:
         train = [k / 10 + run for k in range(1, 62)]
         runs.append(
             {
-                "train": {"timesteps": STEPS, "ep_return_mean100": train, "entropy": [2.0 + run / 10] * 61},
+                "train": {
+                    "timesteps": STEPS,
+                    "ep_return_mean100": train,
+                    "entropy": [2.0 + run / 10] * 61,
+                    # ppo2's other columns: run r's episode length 80 + 10 r, clip fraction 0.1 + 0.05 r, ...
+                    "episode_length": [80.0 + 10 * run] * 61,
+                    "approx_kl": [0.001 * (run + 1)] * 61,
+                    "clip_fraction": [0.1 + 0.05 * run] * 61,
+                    "explained_variance": [0.5 + 0.1 * run] * 61,
+                },
                 "test": {"timesteps": STEPS, "ep_return_mean100": [value - 1 for value in train]},
             }
         )
@@ -41,12 +50,13 @@ def write_checkout(root: Path) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "w", newline="") as handle:
                 writer = csv.writer(handle)
-                writer.writerow(["eplenmean", "eprewmean", "loss/policy_entropy", "misc/total_timesteps"])
+                columns = list(anchor.TRAIN_COLUMNS.items())
+                writer.writerow(["eprewmean", *(column for _, column in columns), "misc/total_timesteps", "fps"])
                 curve = curves[split]
-                entropy = curve.get("entropy", [0.0] * 61)
-                for step, value, ent in zip(curve["timesteps"], curve["ep_return_mean100"], entropy, strict=True):
-                    writer.writerow([80.0, value, ent, float(step)])
-                writer.writerow([80.0, 99.0, 0.0, 2_015_232.0])  # beyond the extract's 2M steps
+                for row, step in enumerate(curve["timesteps"]):
+                    train_values = [curve.get(key, [0.0] * 61)[row] for key, _ in columns]
+                    writer.writerow([curve["ep_return_mean100"][row], *train_values, float(step), 4000.0])
+                writer.writerow([99.0, *[0.0] * len(columns), 2_015_232.0, 4000.0])  # beyond the extract's 2M steps
 
 
 def ours(last: int, offset: float, seed: int = 0, test: float = 0.5) -> dict[str, Any]:
@@ -75,7 +85,11 @@ def finish(data: dict[str, Any]) -> dict[str, Any]:
 def test_extract_reads_train_procgen_layout(tmp_path: Path) -> None:
     write_checkout(tmp_path)
     extracted = anchor.extract(tmp_path)
-    assert extracted["runs"] == published_runs()  # the row past 2M steps is left out
+    # the train columns the extract keeps, the test split's return only; the row past 2M steps is left out
+    assert extracted["runs"] == [
+        {"train": run["train"], "test": {key: run["test"][key] for key in ("timesteps", "ep_return_mean100")}}
+        for run in published_runs()
+    ]
     assert extracted["commit"] == "unknown"  # not a git checkout
 
 
@@ -227,3 +241,30 @@ def test_seeds_of_one_set_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     report = (tmp_path / "s0_vs_published.md").read_text()
     assert "Each seed: seed 0 6.60 (d -0.5), seed 1 5.80 (d -1.3)." in report
     assert "| ours, glorot_uniform init, vf_coef 0.25, seed 0 train return |" in report
+
+
+def test_episode_length_and_update_size_table() -> None:
+    """Ours: steps over the episodes that ended in the window, and the mean of each update statistic over the
+    window's updates (n/a where a run did not record them); published: mean ± std of the three runs."""
+    data = ours(311_296, 0.0)
+    record = data["in_progress"]["ppo:0.01|200|0"]
+    record["train_curve"]["episodes"] = [200 * k for k in range(1, 20)]  # 200 episodes per rollout: 81.92 steps
+    record["update_curve"] = {  # the first 8 updates only: update k has clip fraction k / 100
+        "timesteps": STEPS[:8],
+        "clip_fraction": [k / 100 for k in range(1, 9)],
+        "approx_kl": [0.02] * 8,
+        "explained_variance": [0.9] * 8,
+    }
+    text = anchor.render([data], {"commit": "0123456789", "runs": published_runs()}, "cmd")
+    table = text.split("**Episode length and update size")[1]
+    assert (
+        "| 16,384 to 65,536 | 81.9 | 90.0 ± 10.0 | 0.025 | 0.150 ± 0.050 | 0.0200 | 0.0020 ± 0.0010 | 0.900 "
+        "| 0.600 ± 0.100 |" in table
+    )
+    assert "| 81,920 to 131,072 | 81.9 | 90.0 ± 10.0 | 0.065 |" in table
+    assert "| 147,456 to 196,608 | 81.9 | 90.0 ± 10.0 | n/a | 0.150 ± 0.050 | n/a |" in table
+    # a second seed without the statistics: its mean is n/a, the episode length still the seeds' mean
+    other = ours(311_296, 0.0, seed=1)
+    other["in_progress"]["ppo:0.01|200|1"]["train_curve"]["episodes"] = [100 * k for k in range(1, 20)]
+    table = anchor.render([data, other], {"commit": "0123456789", "runs": published_runs()}, "cmd")
+    assert "| 16,384 to 65,536 | 122.9 | 90.0 ± 10.0 | n/a |" in table.split("**Episode length and update size")[1]
