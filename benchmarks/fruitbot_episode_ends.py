@@ -10,8 +10,10 @@ that end each way.
 
 .. code-block:: bash
 
+    # a resume checkpoint of a run (a finished run removes them unless --keep-checkpoints; the trained policy
+    # itself is not saved, so the last one is that of the last --checkpoint-every point before the end)
     python benchmarks/fruitbot_episode_ends.py --model \\
-        benchmarks/results/checkpoints/fruitbot_impala_glorot_ppo2/ppo_0.01_200levels_seed0/t0000999424/model.zip
+        benchmarks/results/checkpoints/fruitbot_impala_glorot_ppo2/ppo_0.01_200levels_seed0/t0000983040/model.zip
     python benchmarks/fruitbot_episode_ends.py            # the uniform random policy
 """
 

@@ -73,7 +73,13 @@ TRAIN_COLUMNS = {
     "clip_fraction": "loss/clipfrac",
     "explained_variance": "misc/explained_variance",
 }
-UPDATE_KEYS = ("clip_fraction", "approx_kl", "explained_variance")
+# The columns of the episode-length and update-size table: key, heading, decimals.
+UPDATE_COLUMNS = (
+    ("episode_length", "episode length", 1),
+    ("clip_fraction", "clip fraction", 3),
+    ("approx_kl", "approx. KL", 4),
+    ("explained_variance", "explained variance", 3),
+)
 
 
 def extract(checkout: Path) -> dict[str, Any]:
@@ -141,6 +147,12 @@ def published_at(published: dict[str, Any], split: str, key: str, step: int) -> 
         curve = run[split]
         values.append(curve[key][curve["timesteps"].index(step)])
     return values
+
+
+def published_window(published: dict[str, Any], key: str, steps: list[int]) -> list[float]:
+    """Each published run's mean of a train-split column over the rollouts ``steps``."""
+    values = zip(*(published_at(published, "train", key, step) for step in steps), strict=True)
+    return [float(np.mean(run_values)) for run_values in values]
 
 
 def our_runs(data: dict[str, Any]) -> list[tuple[dict[str, Any], bool]]:
@@ -261,22 +273,17 @@ def update_table(records: list[dict[str, Any]], published: dict[str, Any], steps
     for start in range(0, last, WINDOW):
         steps = [step for step in steps_all if start < step <= start + WINDOW]
         row = [f"{steps[0]:,d} to {steps[-1]:,d}"]
-        for key in ("episode_length", *UPDATE_KEYS):
+        for key, _, digits in UPDATE_COLUMNS:
             if key == "episode_length":
                 ours = [window_episode_length(record, steps) for record in records]
             else:
                 ours = [window_update_stat(record, key, steps) for record in records]
-            digits = 1 if key == "episode_length" else 3 if key != "approx_kl" else 4
             mean, _, count = harness.mean_std(ours)
             row.append(f"{mean:.{digits}f}" if count == len(ours) else "n/a")
-            per_run = [
-                float(np.mean([run["train"][key][run["train"]["timesteps"].index(step)] for step in steps]))
-                for run in published["runs"]
-            ]
-            row.append(harness.fmt(per_run, digits))
+            row.append(harness.fmt(published_window(published, key, steps), digits))
         rows.append(row)
     header = ["steps"]
-    for name in ("episode length", "clip fraction", "approx. KL", "explained variance"):
+    for _, name, _ in UPDATE_COLUMNS:
         header += [f"{name} (ours)", "published"]
     return [*lines, *harness.md_table(header, rows, "r" * len(header)), ""]
 
@@ -386,13 +393,8 @@ def render(
     for start in range(0, last, WINDOW):
         steps = [step for step in steps_all if start < step <= start + WINDOW]
         seed_means = [float(np.mean([curve[step] for step in steps])) for curve in running]
-        per_run = [
-            np.mean(values)
-            for values in zip(
-                *(published_at(published, "train", "ep_return_mean100", step) for step in steps), strict=True
-            )
-        ]
-        pub_text, d = spread(float(np.mean(seed_means)), [float(value) for value in per_run])
+        per_run = published_window(published, "ep_return_mean100", steps)
+        pub_text, d = spread(float(np.mean(seed_means)), per_run)
         pub_entropy = float(np.mean([published_at(published, "train", "entropy", step) for step in steps]))
         rows.append(
             [
