@@ -73,6 +73,13 @@ TRAIN_COLUMNS = {
     "clip_fraction": "loss/clipfrac",
     "explained_variance": "misc/explained_variance",
 }
+# CleanRL's update statistics (its TensorBoard tag under losses/: our name).
+CLEANRL_LOSSES = {
+    "entropy": "entropy",
+    "clipfrac": "clip_fraction",
+    "approx_kl": "approx_kl",
+    "explained_variance": "explained_variance",
+}
 # The columns of the episode-length and update-size table: key, heading, decimals.
 UPDATE_COLUMNS = (
     ("episode_length", "episode length", 1),
@@ -119,25 +126,38 @@ def cleanrl_curve(run_dir: Path, rollout: int = 16_384) -> dict[str, Any]:
     """
     A CleanRL ``ppo_procgen.py`` run (its TensorBoard folder ``runs/<name>``) on our grid: after every rollout
     of ``rollout`` steps, the mean return of the last 100 episodes that ended by then (``charts/episodic_return``,
-    raw rewards, in the order they were logged) and the entropy the update logged (``losses/entropy``).
+    raw rewards, in the order they were logged), the entropy, clip fraction, approximate KL and explained
+    variance the update logged (``losses/*``), and the number and summed length of the episodes logged by then
+    (``charts/episodic_length``). CleanRL logs at most one episode per vector step (the first of ``info`` that
+    ended), a subsample blind to returns. A resumed run's TensorBoard purge is applied (the events a cut run
+    logged after its checkpoint are dropped).
     """
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(str(run_dir), size_guidance={"scalars": 0})
     events.Reload()
     episodes = [(event.step, event.value) for event in events.Scalars("charts/episodic_return")]
-    entropy = {event.step: event.value for event in events.Scalars("losses/entropy")}
-    steps = sorted(step for step in entropy if step % rollout == 0)
-    returns = []
+    lengths = [(event.step, event.value) for event in events.Scalars("charts/episodic_length")]
+    logged = {
+        tag: {event.step: float(event.value) for event in events.Scalars(f"losses/{tag}")} for tag in CLEANRL_LOSSES
+    }
+    steps = sorted(step for step in logged["entropy"] if step % rollout == 0)
+    returns, ended_counts, ended_steps = [], [], []
     for step in steps:
         ended = [value for episode_step, value in episodes if episode_step <= step]
         returns.append(float(np.mean(ended[-100:])) if ended else math.nan)
-    return {
+        ended_lengths = [value for episode_step, value in lengths if episode_step <= step]
+        ended_counts.append(len(ended_lengths))
+        ended_steps.append(float(np.sum(ended_lengths)))
+    curve: dict[str, Any] = {
         "timesteps": steps,
         "ep_return_mean100": returns,
-        "entropy": [float(entropy[step]) for step in steps],
+        **{CLEANRL_LOSSES[tag]: [logged[tag][step] for step in steps] for tag in CLEANRL_LOSSES},
+        "episodes_ended": ended_counts,
+        "episode_steps": ended_steps,
         "episodes": len(episodes),
     }
+    return curve
 
 
 def published_at(published: dict[str, Any], split: str, key: str, step: int) -> list[float]:
@@ -256,8 +276,29 @@ def window_update_stat(record: dict[str, Any], key: str, steps: list[int]) -> fl
     return float(np.mean([curve[key][index[step]] for step in steps]))
 
 
-def update_table(records: list[dict[str, Any]], published: dict[str, Any], steps_all: list[int]) -> list[str]:
-    """Window table of episode lengths and of how far each update moved the policy, ours beside ppo2's logs."""
+def cleanrl_window(cleanrl: dict[str, Any], key: str, steps: list[int]) -> float:
+    """CleanRL's mean of an update statistic over the rollouts ``steps``, or for ``episode_length`` the mean length
+    of the episodes it logged in them; NaN where the run has not reached them or its extract predates the key."""
+    index = {step: position for position, step in enumerate(cleanrl["timesteps"])}
+    needed = "episode_steps" if key == "episode_length" else key
+    if needed not in cleanrl or not all(step in index for step in steps):
+        return math.nan
+    if key != "episode_length":
+        return float(np.mean([cleanrl[key][index[step]] for step in steps]))
+    first, last = index[steps[0]], index[steps[-1]]
+    before = (cleanrl["episodes_ended"][first - 1], cleanrl["episode_steps"][first - 1]) if first else (0, 0.0)
+    ended = cleanrl["episodes_ended"][last] - before[0]
+    return (cleanrl["episode_steps"][last] - before[1]) / ended if ended else math.nan
+
+
+def update_table(
+    records: list[dict[str, Any]],
+    published: dict[str, Any],
+    steps_all: list[int],
+    cleanrl: dict[str, Any] | None = None,
+) -> list[str]:
+    """Window table of episode lengths and of how far each update moved the policy, ours (and CleanRL's, if given)
+    beside ppo2's logs."""
     lines = [
         f"**Episode length and update size, in windows of {WINDOW:,d} steps.** Episode length: ours, the window's "
         "steps over the episodes that ended in it; published, ppo2's `eplenmean` (the last 100 episodes) averaged "
@@ -268,6 +309,11 @@ def update_table(records: list[dict[str, Any]], published: dict[str, Any], steps
         "did not record it); published: mean ± std of the three runs.",
         "",
     ]
+    if cleanrl is not None:
+        lines[0] += (
+            " CleanRL: the mean length of the episodes it logged in the window; its approximate KL is SB3's "
+            "estimator on the last minibatch of each update (SB3's is the mean over all minibatches)."
+        )
     rows = []
     last = steps_all[-1]
     for start in range(0, last, WINDOW):
@@ -280,11 +326,14 @@ def update_table(records: list[dict[str, Any]], published: dict[str, Any], steps
                 ours = [window_update_stat(record, key, steps) for record in records]
             mean, _, count = harness.mean_std(ours)
             row.append(f"{mean:.{digits}f}" if count == len(ours) else "n/a")
+            if cleanrl is not None:
+                value = cleanrl_window(cleanrl, key, steps)
+                row.append("" if math.isnan(value) else f"{value:.{digits}f}")
             row.append(harness.fmt(published_window(published, key, steps), digits))
         rows.append(row)
     header = ["steps"]
     for _, name, _ in UPDATE_COLUMNS:
-        header += [f"{name} (ours)", "published"]
+        header += [f"{name} (ours)", *(["CleanRL"] if cleanrl is not None else []), "published"]
     return [*lines, *harness.md_table(header, rows, "r" * len(header)), ""]
 
 
@@ -414,7 +463,7 @@ def render(
     lines += harness.md_table(header, rows, "r" * len(header))
     lines += [""]
     if "episode_length" in published["runs"][0]["train"]:
-        lines += update_table(records, published, steps_all)
+        lines += update_table(records, published, steps_all, cleanrl)
     if VERDICT_STEP in steps_all:
         values = published_at(published, "train", "ep_return_mean100", VERDICT_STEP)
         mean, std, _ = harness.mean_std(values)
@@ -435,6 +484,15 @@ def render(
             lines += [f"Each seed: {each}.", ""]
     else:
         lines += [f"No verdict yet: not every seed has reached {VERDICT_STEP:,d} steps.", ""]
+    if cleanrl is not None and VERDICT_STEP in cleanrl["timesteps"]:
+        mean, std, _ = harness.mean_std(published_at(published, "train", "ep_return_mean100", VERDICT_STEP))
+        value = cleanrl["ep_return_mean100"][cleanrl["timesteps"].index(VERDICT_STEP)]
+        lines += [
+            f"**CleanRL at {VERDICT_STEP:,d} steps: train return {value:.2f} against {mean:.2f} ± {std:.2f} "
+            f"(d {(value - mean) / std:+.1f}): {'inside' if abs(value - mean) <= std else 'outside'} the published "
+            "spread.**",
+            "",
+        ]
     return "\n".join(lines)
 
 

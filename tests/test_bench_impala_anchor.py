@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -120,15 +121,18 @@ def test_plot(tmp_path: Path, last: int) -> None:
 
 
 def test_cleanrl_curve_and_columns(tmp_path: Path) -> None:
-    """CleanRL's logged episodes become the last-100 running return at each rollout end; its columns in the table."""
+    """CleanRL's logged episodes become the last-100 running return at each rollout end, with its update statistics
+    and the episodes' count and summed length; its columns in both tables and its verdict line."""
     tensorboard = pytest.importorskip("torch.utils.tensorboard")
     writer = tensorboard.SummaryWriter(str(tmp_path))
     returns = []
-    for rollout in range(1, 5):  # rollouts of 1,000 steps, 60 episodes each, returns 0, 1, 2, ...
+    for rollout in range(1, 5):  # rollouts of 1,000 steps, 60 episodes each, returns 0, 1, 2, ...; length = rollout
         for episode in range(60):
             writer.add_scalar("charts/episodic_return", len(returns), rollout * 1000 - 60 + episode)
+            writer.add_scalar("charts/episodic_length", rollout, rollout * 1000 - 60 + episode)
             returns.append(len(returns))
-        writer.add_scalar("losses/entropy", 2.0 - rollout / 10, rollout * 1000)
+        for tag, value in (("entropy", 2.0), ("clipfrac", 0.1), ("approx_kl", 0.01), ("explained_variance", 0.5)):
+            writer.add_scalar(f"losses/{tag}", value - rollout / 100, rollout * 1000)
     writer.add_scalar("losses/entropy", 1.0, 4500)  # not a rollout end: left out
     writer.close()
     curve = anchor.cleanrl_curve(tmp_path, rollout=1000)
@@ -136,8 +140,16 @@ def test_cleanrl_curve_and_columns(tmp_path: Path) -> None:
     # after rollout k, 60k episodes numbered 0 ... 60k-1 have ended: the mean of the last min(100, 60k) of them
     expected = [sum(range(max(0, 60 * k - 100), 60 * k)) / min(100, 60 * k) for k in range(1, 5)]
     assert curve["ep_return_mean100"] == pytest.approx(expected)
-    assert curve["entropy"] == pytest.approx([1.9, 1.8, 1.7, 1.6])
+    assert curve["entropy"] == pytest.approx([1.99, 1.98, 1.97, 1.96])
+    assert curve["clip_fraction"] == pytest.approx([0.09, 0.08, 0.07, 0.06])
+    assert curve["approx_kl"] == pytest.approx([0.0, -0.01, -0.02, -0.03], abs=1e-7)
+    assert curve["explained_variance"] == pytest.approx([0.49, 0.48, 0.47, 0.46])
+    assert curve["episodes_ended"] == [60, 120, 180, 240]
+    assert curve["episode_steps"] == pytest.approx([60, 180, 360, 600])  # 60 episodes of length k in rollout k
     assert curve["episodes"] == 240
+    assert anchor.cleanrl_window(curve, "episode_length", [3000, 4000]) == pytest.approx(3.5)
+    assert anchor.cleanrl_window(curve, "clip_fraction", [1000, 2000]) == pytest.approx(0.085)
+    assert math.isnan(anchor.cleanrl_window(curve, "clip_fraction", [4000, 5000]))  # not reached
 
     # CleanRL at 1 std above the published mean on the first two windows, absent from the others
     cleanrl = {
@@ -153,6 +165,29 @@ def test_cleanrl_curve_and_columns(tmp_path: Path) -> None:
     assert "| 16,384 to 65,536 | 1.25 | 1.25 ± 1.00 (0.25 to 2.25) | +0.0 | 2.50 | 2.10 | 2.25 | +1.0 | 2.25 |" in text
     late_window = text.split("| 147,456 to 196,608 |")[1].split("\n")[0]
     assert late_window.endswith("| 2.50 | 2.10 |  |  |  |")  # CleanRL has not reached it
+    # an extract without the update statistics (older cleanrl_curve) leaves CleanRL's update columns empty
+    assert "| episode length (ours) | CleanRL | published | clip fraction (ours) | CleanRL | published |" in text
+    assert "CleanRL at 999,424 steps" not in text
+
+    # a full CleanRL run: its window statistics beside ours, and its own verdict line (2 std above the mean)
+    full = {
+        **cleanrl,
+        "timesteps": STEPS,
+        "ep_return_mean100": [k / 10 + 3 for k in range(1, 62)],
+        "entropy": [2.25] * 61,
+        "clip_fraction": [0.2] * 61,
+        "approx_kl": [0.02] * 61,
+        "explained_variance": [0.7] * 61,
+        "episodes_ended": [10 * k for k in range(1, 62)],
+        "episode_steps": [1000.0 * k for k in range(1, 62)],  # 10 episodes of 100 steps in every rollout
+    }
+    text = anchor.render([ours(311_296, 0.0)], {"commit": "0123456789", "runs": published_runs()}, "cmd", full)
+    first = text.split("**Episode length and update size")[1].split("| 16,384 to 65,536 |")[1].split("\n")[0]
+    # ours (no episode counts, no update statistics) n/a; CleanRL; published
+    cells = [cell.strip() for cell in first.split("|")[:-1]]
+    expected_cells = "n/a,100.0,90.0 ± 10.0,n/a,0.200,0.150 ± 0.050,n/a,0.0200,0.0020 ± 0.0010,n/a,0.700,0.600 ± 0.100"
+    assert cells == expected_cells.split(",")
+    assert "**CleanRL at 999,424 steps: train return 9.10 against 7.10 ± 1.00 (d +2.0): outside" in text
 
 
 def test_runs_beside_ours_and_the_ours_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
