@@ -58,7 +58,7 @@ RESULTS = harness.RESULTS_DIR
 OURS = RESULTS / "fruitbot_impala_anchor.json"
 PUBLISHED = RESULTS / "procgen_fruitbot_easy200.json"
 OUT = RESULTS / "fruitbot_impala_anchor_vs_published"
-CLEANRL = RESULTS / "cleanrl_fruitbot_easy200.json"
+CLEANRL = RESULTS / "cleanrl_fruitbot_easy200.json"  # seed 0; seed k in cleanrl_fruitbot_easy200_seed<k>.json
 SOURCE = "https://github.com/openai/train-procgen"
 RUN_FILES = "train_procgen/results/easy-200-run{run}/progress-fruitbot-{split}.csv"
 LAST_STEP = 2_000_000  # the extract keeps the first 2M steps (the stage-2 budget) of the 25M-step runs
@@ -291,14 +291,32 @@ def cleanrl_window(cleanrl: dict[str, Any], key: str, steps: list[int]) -> float
     return (cleanrl["episode_steps"][last] - before[1]) / ended if ended else math.nan
 
 
+def cleanrl_path(seed: int) -> Path:
+    """Where the extract of CleanRL's run with ``seed`` is kept."""
+    return CLEANRL if seed == 0 else CLEANRL.with_name(f"{CLEANRL.stem}_seed{seed}.json")
+
+
+def cleanrl_runs() -> list[dict[str, Any]]:
+    """Every CleanRL extract kept (:func:`cleanrl_path`), ordered by seed."""
+    extracts = [CLEANRL, *CLEANRL.parent.glob(f"{CLEANRL.stem}_seed*.json")]
+    runs = [harness.read_json(path) for path in extracts if path.exists()]
+    return sorted(runs, key=lambda run: int(run["seed"]))
+
+
+def cleanrl_labels(cleanrl: list[dict[str, Any]]) -> list[str]:
+    """Column labels of CleanRL's runs: "CleanRL" for one run, "CleanRL seed <k>" for each of several."""
+    return ["CleanRL"] if len(cleanrl) == 1 else [f"CleanRL seed {run['seed']}" for run in cleanrl]
+
+
 def update_table(
     records: list[dict[str, Any]],
     published: dict[str, Any],
     steps_all: list[int],
-    cleanrl: dict[str, Any] | None = None,
+    cleanrl: list[dict[str, Any]] | None = None,
 ) -> list[str]:
-    """Window table of episode lengths and of how far each update moved the policy, ours (and CleanRL's, if given)
-    beside ppo2's logs."""
+    """Window table of episode lengths and of how far each update moved the policy, ours (and each CleanRL run's,
+    if given) beside ppo2's logs."""
+    cleanrl = cleanrl or []
     lines = [
         f"**Episode length and update size, in windows of {WINDOW:,d} steps.** Episode length: ours, the window's "
         "steps over the episodes that ended in it; published, ppo2's `eplenmean` (the last 100 episodes) averaged "
@@ -309,7 +327,7 @@ def update_table(
         "did not record it); published: mean ± std of the three runs.",
         "",
     ]
-    if cleanrl is not None:
+    if cleanrl:
         lines[0] += (
             " CleanRL: the mean length of the episodes it logged in the window; its approximate KL is SB3's "
             "estimator on the last minibatch of each update (SB3's is the mean over all minibatches)."
@@ -326,14 +344,14 @@ def update_table(
                 ours = [window_update_stat(record, key, steps) for record in records]
             mean, _, count = harness.mean_std(ours)
             row.append(f"{mean:.{digits}f}" if count == len(ours) else "n/a")
-            if cleanrl is not None:
-                value = cleanrl_window(cleanrl, key, steps)
+            for run in cleanrl:
+                value = cleanrl_window(run, key, steps)
                 row.append("" if math.isnan(value) else f"{value:.{digits}f}")
             row.append(harness.fmt(published_window(published, key, steps), digits))
         rows.append(row)
     header = ["steps"]
     for _, name, _ in UPDATE_COLUMNS:
-        header += [f"{name} (ours)", *(["CleanRL"] if cleanrl is not None else []), "published"]
+        header += [f"{name} (ours)", *cleanrl_labels(cleanrl), "published"]
     return [*lines, *harness.md_table(header, rows, "r" * len(header)), ""]
 
 
@@ -341,16 +359,16 @@ def render(
     ours_files: list[dict[str, Any]],
     published: dict[str, Any],
     command: str,
-    cleanrl: dict[str, Any] | None = None,
+    cleanrl: list[dict[str, Any]] | None = None,
     beside: dict[str, dict[str, Any]] | None = None,
 ) -> str:
     """The markdown report on ours, the seeds of one set-up gathered from ``ours_files`` (see :func:`seeds_of`;
-    with several seeds every number of ours is their mean, followed by each seed's); ``cleanrl`` (see
-    :func:`cleanrl_curve`) adds CleanRL's columns to the window table, and each entry of ``beside`` (label:
-    :func:`curve_of` another run) its own columns."""
+    with several seeds every number of ours is their mean, followed by each seed's); each run of ``cleanrl`` (see
+    :func:`cleanrl_curve`) adds its columns to the window tables and its verdict line, and each entry of
+    ``beside`` (label: :func:`curve_of` another run) its own columns."""
+    cleanrl = cleanrl or []
     others = dict(beside or {})
-    if cleanrl is not None:
-        others["CleanRL"] = cleanrl
+    others.update(zip(cleanrl_labels(cleanrl), cleanrl, strict=True))
     runs = seeds_of(ours_files)
     records = [record for record, _ in runs]
     running = [
@@ -380,11 +398,11 @@ def render(
         "deviations (ddof 1).",
         "",
     ]
-    if cleanrl is not None:
+    for label, run in zip(cleanrl_labels(cleanrl), cleanrl, strict=True):
         lines += [
-            f"CleanRL: `ppo_procgen.py` of vwxyzjn/cleanrl (commit {cleanrl['commit'][:7]}) with its training "
-            f"levels set to 200, seed {cleanrl['seed']}, on this machine: {cleanrl['timesteps'][-1]:,d} steps "
-            f"so far ({cleanrl['episodes']:,d} episodes); its train return is computed the same way from the "
+            f"{label}: `ppo_procgen.py` of vwxyzjn/cleanrl (commit {run['commit'][:7]}) with its training "
+            f"levels set to 200, seed {run['seed']}, on this machine: {run['timesteps'][-1]:,d} steps "
+            f"so far ({run['episodes']:,d} episodes); its train return is computed the same way from the "
             "episodes it logs.",
             "",
         ]
@@ -484,11 +502,13 @@ def render(
             lines += [f"Each seed: {each}.", ""]
     else:
         lines += [f"No verdict yet: not every seed has reached {VERDICT_STEP:,d} steps.", ""]
-    if cleanrl is not None and VERDICT_STEP in cleanrl["timesteps"]:
+    for label, run in zip(cleanrl_labels(cleanrl), cleanrl, strict=True):
+        if VERDICT_STEP not in run["timesteps"]:
+            continue
         mean, std, _ = harness.mean_std(published_at(published, "train", "ep_return_mean100", VERDICT_STEP))
-        value = cleanrl["ep_return_mean100"][cleanrl["timesteps"].index(VERDICT_STEP)]
+        value = run["ep_return_mean100"][run["timesteps"].index(VERDICT_STEP)]
         lines += [
-            f"**CleanRL at {VERDICT_STEP:,d} steps: train return {value:.2f} against {mean:.2f} ± {std:.2f} "
+            f"**{label} at {VERDICT_STEP:,d} steps: train return {value:.2f} against {mean:.2f} ± {std:.2f} "
             f"(d {(value - mean) / std:+.1f}): {'inside' if abs(value - mean) <= std else 'outside'} the published "
             "spread.**",
             "",
@@ -500,14 +520,14 @@ def plot(
     ours_files: list[dict[str, Any]],
     published: dict[str, Any],
     path: Path,
-    cleanrl: dict[str, Any] | None = None,
+    cleanrl: list[dict[str, Any]] | None = None,
     beside: dict[str, dict[str, Any]] | None = None,
 ) -> Path:
     import matplotlib.pyplot as plt
 
     others = dict(beside or {})
-    if cleanrl is not None:
-        others["CleanRL ppo_procgen.py"] = cleanrl
+    cleanrl = cleanrl or []
+    others.update((f"{label} ppo_procgen.py", run) for label, run in zip(cleanrl_labels(cleanrl), cleanrl, strict=True))
 
     records = [record for record, _ in seeds_of(ours_files)]
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
@@ -574,7 +594,8 @@ def main() -> None:
         type=Path,
         metavar="RUN_DIR",
         help=f"read a CleanRL ppo_procgen.py run (its runs/<name> TensorBoard folder, see "
-        f"benchmarks/cleanrl_anchor.sh) into {CLEANRL.name} first",
+        f"benchmarks/cleanrl_anchor.sh) into {CLEANRL.name} (seed 0) or {CLEANRL.stem}_seed<k>.json first; "
+        "every extract there is shown",
     )
     parser.add_argument(
         "--ours",
@@ -617,11 +638,12 @@ def main() -> None:
             )
         commit_file = args.cleanrl.parent.parent / "COMMIT"  # written by cleanrl_anchor.sh
         commit = commit_file.read_text().strip() if commit_file.exists() else "unknown"
-        harness.write_json(CLEANRL, {"commit": commit, "seed": seed, "run": args.cleanrl.name, **curve})
-        print(f"wrote {CLEANRL}")
+        path = cleanrl_path(seed)
+        harness.write_json(path, {"commit": commit, "seed": seed, "run": args.cleanrl.name, **curve})
+        print(f"wrote {path}")
     ours, published = [harness.read_json(path) for path in args.ours], harness.read_json(PUBLISHED)
     seeds_of(ours)  # a clear error before any report is written
-    cleanrl = harness.read_json(CLEANRL, default=None)
+    cleanrl = cleanrl_runs()
     beside = {}
     for path in args.beside:
         data = harness.read_json(path)

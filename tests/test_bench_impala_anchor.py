@@ -160,7 +160,7 @@ def test_cleanrl_curve_and_columns(tmp_path: Path) -> None:
         "ep_return_mean100": [k / 10 + 2 for k in range(1, 9)],
         "entropy": [2.25] * 8,
     }
-    text = anchor.render([ours(311_296, 0.0)], {"commit": "0123456789", "runs": published_runs()}, "cmd", cleanrl)
+    text = anchor.render([ours(311_296, 0.0)], {"commit": "0123456789", "runs": published_runs()}, "cmd", [cleanrl])
     assert "CleanRL: `ppo_procgen.py` of vwxyzjn/cleanrl (commit fedcba9)" in text
     assert "| 16,384 to 65,536 | 1.25 | 1.25 ± 1.00 (0.25 to 2.25) | +0.0 | 2.50 | 2.10 | 2.25 | +1.0 | 2.25 |" in text
     late_window = text.split("| 147,456 to 196,608 |")[1].split("\n")[0]
@@ -181,13 +181,29 @@ def test_cleanrl_curve_and_columns(tmp_path: Path) -> None:
         "episodes_ended": [10 * k for k in range(1, 62)],
         "episode_steps": [1000.0 * k for k in range(1, 62)],  # 10 episodes of 100 steps in every rollout
     }
-    text = anchor.render([ours(311_296, 0.0)], {"commit": "0123456789", "runs": published_runs()}, "cmd", full)
+    text = anchor.render([ours(311_296, 0.0)], {"commit": "0123456789", "runs": published_runs()}, "cmd", [full])
     first = text.split("**Episode length and update size")[1].split("| 16,384 to 65,536 |")[1].split("\n")[0]
     # ours (no episode counts, no update statistics) n/a; CleanRL; published
     cells = [cell.strip() for cell in first.split("|")[:-1]]
     expected_cells = "n/a,100.0,90.0 ± 10.0,n/a,0.200,0.150 ± 0.050,n/a,0.0200,0.0020 ± 0.0010,n/a,0.700,0.600 ± 0.100"
     assert cells == expected_cells.split(",")
     assert "**CleanRL at 999,424 steps: train return 9.10 against 7.10 ± 1.00 (d +2.0): outside" in text
+
+    # two CleanRL seeds (the second unfinished): a column group each, labelled by seed; a verdict for the finished
+    text = anchor.render(
+        [ours(311_296, 0.0)], {"commit": "0123456789", "runs": published_runs()}, "cmd", [full, {**cleanrl, "seed": 1}]
+    )
+    assert (
+        "| CleanRL seed 0 train return | d (CleanRL seed 0) | entropy (CleanRL seed 0) | CleanRL seed 1 train" in text
+    )
+    assert "| episode length (ours) | CleanRL seed 0 | CleanRL seed 1 | published |" in text
+    assert (
+        "| 16,384 to 65,536 | 1.25 | 1.25 ± 1.00 (0.25 to 2.25) | +0.0 | 2.50 | 2.10 | 3.25 | +2.0 | 2.25 | 2.25 |"
+        in text
+    )
+    assert "**CleanRL seed 0 at 999,424 steps" in text
+    assert "CleanRL seed 1 at 999,424" not in text
+    assert "CleanRL seed 1: `ppo_procgen.py` of vwxyzjn/cleanrl (commit fedcba9) with its training levels" in text
 
 
 def test_runs_beside_ours_and_the_ours_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
