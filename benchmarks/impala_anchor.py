@@ -149,7 +149,7 @@ def cleanrl_curve(run_dir: Path, rollout: int = 16_384) -> dict[str, Any]:
         ended_lengths = [value for episode_step, value in lengths if episode_step <= step]
         ended_counts.append(len(ended_lengths))
         ended_steps.append(float(np.sum(ended_lengths)))
-    curve: dict[str, Any] = {
+    return {
         "timesteps": steps,
         "ep_return_mean100": returns,
         **{CLEANRL_LOSSES[tag]: [logged[tag][step] for step in steps] for tag in CLEANRL_LOSSES},
@@ -157,7 +157,6 @@ def cleanrl_curve(run_dir: Path, rollout: int = 16_384) -> dict[str, Any]:
         "episode_steps": ended_steps,
         "episodes": len(episodes),
     }
-    return curve
 
 
 def published_at(published: dict[str, Any], split: str, key: str, step: int) -> list[float]:
@@ -254,41 +253,42 @@ def beside_cells(curve: dict[str, Any], steps: list[int], published_runs: list[f
     return [f"{mean:.2f}", f"{d:+.1f}", f"{entropy:.2f}"]
 
 
-def window_episode_length(record: dict[str, Any], steps: list[int]) -> float:
-    """Mean length of the episodes that ended during the rollouts ``steps`` (steps over episodes; NaN without the
-    episode count)."""
-    curve = record["train_curve"]
-    if "episodes" not in curve:
-        return math.nan
+def window_mean(curve: dict[str, Any], key: str, steps: list[int]) -> float:
+    """Mean of ``curve[key]`` over the rollouts ``steps`` (NaN if the curve lacks the key or one of the rollouts)."""
     index = {step: position for position, step in enumerate(curve["timesteps"])}
+    if key not in curve or not all(step in index for step in steps):
+        return math.nan
+    return float(np.mean([curve[key][index[step]] for step in steps]))
+
+
+def window_length(curve: dict[str, Any], total_steps: str, episodes: str, steps: list[int]) -> float:
+    """Mean length of the episodes that ended during the rollouts ``steps``: the growth over the window of the
+    cumulative ``curve[total_steps]`` over that of the cumulative ``curve[episodes]`` (NaN without them)."""
+    index = {step: position for position, step in enumerate(curve["timesteps"])}
+    if episodes not in curve or not all(step in index for step in steps):
+        return math.nan
     first, last = index[steps[0]], index[steps[-1]]
-    before_steps, before_episodes = (curve["timesteps"][first - 1], curve["episodes"][first - 1]) if first else (0, 0)
-    ended = curve["episodes"][last] - before_episodes
-    return (curve["timesteps"][last] - before_steps) / ended if ended else math.nan
+    before_steps, before_episodes = (curve[total_steps][first - 1], curve[episodes][first - 1]) if first else (0, 0)
+    ended = curve[episodes][last] - before_episodes
+    return (curve[total_steps][last] - before_steps) / ended if ended else math.nan
+
+
+def window_episode_length(record: dict[str, Any], steps: list[int]) -> float:
+    """Mean length of our episodes that ended during the rollouts ``steps`` (steps over episodes)."""
+    return window_length(record["train_curve"], "timesteps", "episodes", steps)
 
 
 def window_update_stat(record: dict[str, Any], key: str, steps: list[int]) -> float:
     """Mean of an update statistic over the updates made on the rollouts ``steps`` (NaN if one is missing)."""
-    curve = record.get("update_curve") or {"timesteps": []}
-    index = {step: position for position, step in enumerate(curve["timesteps"])}
-    if not all(step in index for step in steps):
-        return math.nan
-    return float(np.mean([curve[key][index[step]] for step in steps]))
+    return window_mean(record.get("update_curve") or {"timesteps": []}, key, steps)
 
 
 def cleanrl_window(cleanrl: dict[str, Any], key: str, steps: list[int]) -> float:
     """CleanRL's mean of an update statistic over the rollouts ``steps``, or for ``episode_length`` the mean length
     of the episodes it logged in them; NaN where the run has not reached them or its extract predates the key."""
-    index = {step: position for position, step in enumerate(cleanrl["timesteps"])}
-    needed = "episode_steps" if key == "episode_length" else key
-    if needed not in cleanrl or not all(step in index for step in steps):
-        return math.nan
-    if key != "episode_length":
-        return float(np.mean([cleanrl[key][index[step]] for step in steps]))
-    first, last = index[steps[0]], index[steps[-1]]
-    before = (cleanrl["episodes_ended"][first - 1], cleanrl["episode_steps"][first - 1]) if first else (0, 0.0)
-    ended = cleanrl["episodes_ended"][last] - before[0]
-    return (cleanrl["episode_steps"][last] - before[1]) / ended if ended else math.nan
+    if key == "episode_length":
+        return window_length(cleanrl, "episode_steps", "episodes_ended", steps)
+    return window_mean(cleanrl, key, steps)
 
 
 def cleanrl_path(seed: int) -> Path:
@@ -482,9 +482,8 @@ def render(
     lines += [""]
     if "episode_length" in published["runs"][0]["train"]:
         lines += update_table(records, published, steps_all, cleanrl)
+    mean, std, _ = harness.mean_std(published_at(published, "train", "ep_return_mean100", VERDICT_STEP))
     if VERDICT_STEP in steps_all:
-        values = published_at(published, "train", "ep_return_mean100", VERDICT_STEP)
-        mean, std, _ = harness.mean_std(values)
         finals = [curve[VERDICT_STEP] for curve in running]
         ours_mean = float(np.mean(finals))
         inside = abs(ours_mean - mean) <= std
@@ -505,7 +504,6 @@ def render(
     for label, run in zip(cleanrl_labels(cleanrl), cleanrl, strict=True):
         if VERDICT_STEP not in run["timesteps"]:
             continue
-        mean, std, _ = harness.mean_std(published_at(published, "train", "ep_return_mean100", VERDICT_STEP))
         value = run["ep_return_mean100"][run["timesteps"].index(VERDICT_STEP)]
         lines += [
             f"**{label} at {VERDICT_STEP:,d} steps: train return {value:.2f} against {mean:.2f} ± {std:.2f} "
